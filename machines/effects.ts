@@ -1,0 +1,49 @@
+import type { MachineEvent } from '../bus/index.ts';
+
+/**
+ * The runtime's actions: the only way a machine reaches the world. Each is an
+ * XState action with params; the runtime reads them from the transition's action
+ * list and commits them with the new snapshot (DESIGN.md, durability contract).
+ * Their implementations here do nothing on purpose: machines do no I/O.
+ */
+
+/** Send an event to another actor's mailbox (through the outbox). */
+export interface SendParams {
+  to: { kind: string; key: string };
+  event: MachineEvent;
+}
+
+/** Publish a domain event on `<prefix>.<tenant>.events.<entity>.<name>`. */
+export interface PublishParams {
+  entity: string;
+  name: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Request an effect. It runs after the commit, with an idempotency key, retried
+ * with backoff; its outcome comes back as `onDone` / `onError` events carrying
+ * `effectId` and `result` or `error`.
+ */
+export interface EffectParams {
+  actionType: string;
+  params: Record<string, unknown>;
+  /** @default 'cadre.effect.done' */
+  onDone?: string;
+  /** @default 'cadre.effect.failed' */
+  onError?: string;
+}
+
+/** The runtime's action implementations, to spread into a machine's `setup({ actions })`. */
+export const runtimeActions = {
+  'cadre.send': (_: unknown, _params: SendParams) => {},
+  'cadre.publish': (_: unknown, _params: PublishParams) => {},
+  'cadre.effect': (_: unknown, _params: EffectParams) => {},
+};
+
+/** Names of the runtime's action types. */
+export const RUNTIME_ACTION = {
+  send: 'cadre.send',
+  publish: 'cadre.publish',
+  effect: 'cadre.effect',
+} as const;

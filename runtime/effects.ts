@@ -1,0 +1,265 @@
+import type { ActorAddress, ActorMessage } from '../bus/index.ts';
+import type { Database } from './store/index.ts';
+import type { Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
+import type { OutboxEntry, OutboxRelay } from './outbox.ts';
+import type { Subjects } from '../bus/index.ts';
+import { partitionOf } from '../bus/index.ts';
+import { inPartitions } from './sql.ts';
+
+/** What an effect handler is given. */
+export interface EffectRequest {
+  /** The idempotency key: stable across retries and restarts. Pass it to the API you call. */
+  id: string;
+  tenant: string;
+  actor: ActorAddress;
+  actionType: string;
+  params: Record<string, unknown>;
+  /** 1 on the first attempt */
+  attempt: number;
+  /** Aborted when the attempt times out or the runtime stops. */
+  signal: AbortSignal;
+}
+
+/** Runs one action type. */
+export interface EffectHandler {
+  actionType: string;
+  /** Attempts in all, and the first backoff (doubling, capped). @default { attempts: 3, backoffMs: 1000, maxBackoffMs: 60000 } */
+  retry?: { attempts?: number; backoffMs?: number; maxBackoffMs?: number };
+  /** One attempt's time limit. @default 30000 */
+  timeoutMs?: number;
+  run(req: EffectRequest): Promise<unknown>;
+}
+
+/** Thrown by a handler when retrying cannot help (bad request, refused): the effect fails now. */
+export class TerminalEffectError extends Error {
+  readonly retryable = false;
+  constructor(message: string, readonly code = 'terminal', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TerminalEffectError';
+  }
+}
+
+/** The seam where the gate decides before an effect runs. */
+export interface EffectGate {
+  decide(effect: PendingEffect): Promise<{ decision: 'allow' } | { decision: 'hold' | 'block'; reason: string }>;
+}
+
+/** An effect row waiting to run. */
+export type PendingEffect = {
+  tenant: string;
+  id: string;
+  kind: string;
+  key: string;
+  action_type: string;
+  params: Record<string, unknown>;
+  on_done: string;
+  on_error: string;
+  attempts: number;
+  max_attempts: number;
+  correlation_id: string;
+};
+
+const allowAll: EffectGate = { decide: async () => ({ decision: 'allow' }) };
+
+/**
+ * The effect executor. Effects are rows committed with the transition that asked
+ * for them; this runs each after its commit, with its idempotency key, retrying
+ * retryable failures with exponential backoff (the next attempt time is stored,
+ * so retries survive a restart). The outcome goes back to the actor as an event,
+ * through the outbox, in the same transaction that records it. An effect may run
+ * more than once if a process dies between running it and recording the outcome:
+ * that is what the idempotency key is for.
+ */
+export class EffectExecutor {
+  private readonly handlers = new Map<string, EffectHandler>();
+  private readonly running = new Set<string>();
+  private readonly waits = new Set<() => void>();
+  private readonly abort = new AbortController();
+  private safety?: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly subjects: Subjects,
+    private readonly relay: OutboxRelay,
+    private readonly owned: () => number[],
+    private readonly log: Logger,
+    private gate: EffectGate = allowAll,
+  ) {}
+
+  /** Registers a handler; one per action type. */
+  register(handler: EffectHandler): void {
+    if (this.handlers.has(handler.actionType)) throw new Error(`an effect handler for ${handler.actionType} is already registered`);
+    this.handlers.set(handler.actionType, handler);
+  }
+
+  /** Replaces the gate (the autonomy gate plugs in here). */
+  setGate(gate: EffectGate): void {
+    this.gate = gate;
+  }
+
+  /** Attempts allowed for an action type. */
+  maxAttempts(actionType: string): number {
+    return this.handlers.get(actionType)?.retry?.attempts ?? 3;
+  }
+
+  start(pollMs = 5000): void {
+    this.safety = setInterval(() => void this.poll(), pollMs);
+    this.safety.unref();
+    void this.poll();
+  }
+
+  stop(): void {
+    clearInterval(this.safety);
+    this.abort.abort();
+    for (const c of this.waits) c();
+    this.waits.clear();
+  }
+
+  /** Effects in progress in this process. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Runs effects just committed. */
+  submit(rows: PendingEffect[]): void {
+    for (const r of rows) void this.execute({ ...r, attempts: 0 });
+  }
+
+  /** Runs pending effects that are due, of the partitions this process owns. */
+  async poll(): Promise<void> {
+    const partitions = this.owned();
+    if (partitions.length === 0 || this.abort.signal.aborted) return;
+    try {
+      const rows = await this.db.query<PendingEffect>(
+        `SELECT tenant, id, kind, key, action_type, params, on_done, on_error, attempts, max_attempts, correlation_id
+         FROM effects WHERE status = 'pending' AND ${inPartitions('$1')} AND next_attempt_at <= $2::timestamptz
+         ORDER BY next_attempt_at LIMIT 500`,
+        [JSON.stringify(partitions), new Date(this.clock.now()).toISOString()],
+      );
+      for (const r of rows) void this.execute(r);
+    } catch (err) {
+      this.log.error({ err }, 'could not read pending effects; retrying on the next poll');
+    }
+  }
+
+  private async execute(e: PendingEffect): Promise<void> {
+    const key = `${e.tenant}:${e.id}`;
+    if (this.running.has(key) || this.abort.signal.aborted) return;
+    this.running.add(key);
+    try {
+      const verdict = await this.gate.decide(e);
+      if (verdict.decision !== 'allow') return await this.finish(e, verdict.decision === 'hold' ? 'held' : 'blocked', { error: verdict.reason });
+      const handler = this.handlers.get(e.action_type);
+      if (!handler) return await this.finish(e, 'failed', { error: `no effect handler is registered for ${e.action_type}`, attempts: e.attempts });
+      await this.attempt(e, handler);
+    } catch (err) {
+      this.log.error({ err, effect: e.id }, 'could not record an effect outcome; it will be retried by the next poll');
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  private async attempt(e: PendingEffect, h: EffectHandler): Promise<void> {
+    const attempt = e.attempts + 1;
+    const timeout = AbortSignal.timeout(h.timeoutMs ?? 30_000);
+    const signal = AbortSignal.any([timeout, this.abort.signal]);
+    try {
+      const result = await raceAbort(
+        h.run({ id: e.id, tenant: e.tenant, actor: { tenant: e.tenant, kind: e.kind, key: e.key }, actionType: e.action_type, params: e.params, attempt, signal }),
+        signal,
+      );
+      await this.finish(e, 'succeeded', { result: result ?? null, attempts: attempt });
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      const message = timeout.aborted ? `attempt ${attempt} timed out after ${h.timeoutMs ?? 30_000} ms` : (err as Error)?.message ?? String(err);
+      const terminal = err instanceof TerminalEffectError || (err as { retryable?: boolean })?.retryable === false;
+      if (terminal || attempt >= e.max_attempts) {
+        const why = terminal ? message : `${message} (gave up after ${attempt} attempts)`;
+        return this.finish(e, 'failed', { error: why, attempts: attempt });
+      }
+      const r = h.retry ?? {};
+      const wait = Math.min(r.maxBackoffMs ?? 60_000, (r.backoffMs ?? 1000) * 2 ** (attempt - 1));
+      const next = new Date(this.clock.now() + wait).toISOString();
+      await this.db.query(
+        `UPDATE effects SET attempts = $3, next_attempt_at = $4::timestamptz, last_error = $5 WHERE tenant = $1 AND id = $2 AND status = 'pending'`,
+        [e.tenant, e.id, attempt, next, message],
+      );
+      this.log.warn({ effect: e.id, actionType: e.action_type, attempt, retryInMs: wait, err: message }, 'effect attempt failed; retrying');
+      const cancel = this.clock.setTimeout(() => {
+        this.waits.delete(cancel);
+        void this.execute({ ...e, attempts: attempt });
+      }, wait);
+      this.waits.add(cancel);
+    }
+  }
+
+  private async finish(
+    e: PendingEffect,
+    status: 'succeeded' | 'failed' | 'held' | 'blocked',
+    out: { result?: unknown; error?: string; attempts?: number },
+  ): Promise<void> {
+    const ok = status === 'succeeded';
+    const at = new Date(this.clock.now()).toISOString();
+    const actor = { tenant: e.tenant, kind: e.kind, key: e.key };
+    const id = `effect:${e.id}:result`;
+    const message: ActorMessage = {
+      id,
+      tenant: e.tenant,
+      to: { kind: e.kind, key: e.key },
+      event: {
+        type: 'cadre.effect.result',
+        effectId: e.id,
+        ok,
+        event: ok
+          ? { type: e.on_done, effectId: e.id, result: out.result }
+          : { type: e.on_error, effectId: e.id, status, error: out.error ?? 'failed' },
+      },
+      correlationId: e.correlation_id,
+      causationId: e.id,
+      from: 'runtime:effects',
+      sentAt: at,
+    };
+    const entry: OutboxEntry = {
+      tenant: e.tenant,
+      message_id: id,
+      partition: partitionOf(actor, this.subjects.partitions),
+      subject: this.subjects.mailbox(actor),
+      payload: JSON.stringify(message),
+    };
+    const recorded = await this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `UPDATE effects SET status = $3, attempts = COALESCE($4, attempts), result = $5::jsonb, last_error = $6, finished_at = $7::timestamptz
+         WHERE tenant = $1 AND id = $2 AND status = 'pending' RETURNING id`,
+        [e.tenant, e.id, status, out.attempts ?? null, ok ? JSON.stringify(out.result ?? null) : null, out.error ?? null, at],
+      );
+      if (rows.length === 0) return false; // another process recorded it first
+      await tx.query(
+        `INSERT INTO outbox (tenant, message_id, partition, subject, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz)
+         ON CONFLICT DO NOTHING`,
+        [entry.tenant, entry.message_id, entry.partition, entry.subject, entry.payload, at],
+      );
+      return true;
+    });
+    if (recorded) this.relay.publish([entry]);
+  }
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

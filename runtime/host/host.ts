@@ -1,0 +1,164 @@
+import { encode, type ActorMessage, type Bus, type Delivery, type PartitionConsumer, type Subjects } from '../../bus/index.ts';
+import type { EntityDefinition } from '../../machines/index.ts';
+import type { Database } from '../store/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { OwnershipListener } from '../ownership.ts';
+import type { OutboxRelay } from '../outbox.ts';
+import type { Batch } from './batch.ts';
+import { Kind } from './kind.ts';
+import { CellCache } from './cells.ts';
+import { Lane } from './lane.ts';
+import type { InitialActions } from './apply.ts';
+
+/** Counters of the host, read by metrics and the bench. */
+export interface HostStats {
+  transitions: number;
+  commits: number;
+  committedMessages: number;
+  deadLetters: number;
+  batchSizes: number[];
+}
+
+/** What the host needs. */
+export interface HostDeps {
+  db: Database;
+  bus: Bus;
+  subjects: Subjects;
+  clock: Clock;
+  log: Logger;
+  relay: OutboxRelay;
+  lanes: number;
+  maxBatch: number;
+  maxMessageBytes: number;
+  maxActiveActors: number;
+  idleMs: number;
+  poisonLimit: number;
+  maxAttempts(actionType: string): number;
+  /** Called after every commit, after acks: effects and timers hook in here. */
+  committed(batch: Batch): void;
+  timerSettled(messageId: string): void;
+}
+
+/**
+ * The actor host: machine kinds, the active actors, the commit lanes and one bus
+ * consumer per owned partition. It owns no policy of its own: ownership tells it
+ * which partitions to consume, and the composition root (runtime.ts) wires effects,
+ * timers and the outbox to its commits.
+ */
+export class ActorHost implements OwnershipListener {
+  readonly kinds = new Map<string, Kind>();
+  readonly cells: CellCache;
+  readonly stats: HostStats = { transitions: 0, commits: 0, committedMessages: 0, deadLetters: 0, batchSizes: [] };
+  private readonly lanes: Lane[];
+  private readonly consumers = new Map<number, PartitionConsumer>();
+  private readonly init: InitialActions = new WeakMap();
+  private stopping = false;
+
+  constructor(private readonly deps: HostDeps) {
+    this.cells = new CellCache(this.kinds, deps.db, deps.subjects.partitions, this.init, deps.maxActiveActors);
+    const env = {
+      db: deps.db,
+      subjects: deps.subjects,
+      clock: deps.clock,
+      cells: this.cells,
+      init: this.init,
+      log: deps.log,
+      maxMessageBytes: deps.maxMessageBytes,
+      maxBatch: deps.maxBatch,
+      poisonLimit: deps.poisonLimit,
+      maxAttempts: deps.maxAttempts,
+      afterCommit: (b: Batch) => this.afterCommit(b),
+      notify: (s: string, d: Uint8Array) => deps.bus.notify(s, d),
+      stopping: () => this.stopping,
+    };
+    this.lanes = Array.from({ length: deps.lanes }, () => new Lane(env));
+  }
+
+  /** Registers a kind of actor; its definition is checked here. */
+  register(def: EntityDefinition): void {
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(def.kind)) throw new Error(`kind "${def.kind}" must be letters, digits, "_" or "-"`);
+    if (this.kinds.has(def.kind)) throw new Error(`kind "${def.kind}" is already registered`);
+    if (typeof def.events?.safeParse !== 'function') throw new Error(`kind "${def.kind}" needs a zod schema of its events`);
+    this.kinds.set(def.kind, new Kind(def));
+  }
+
+  /** Starts consuming a partition this process now owns. */
+  async gained(partition: number): Promise<void> {
+    this.stopping = false;
+    // What an earlier owner committed but did not publish goes out first, in order.
+    await this.deps.relay.sweep([partition]);
+    const consumer = await this.deps.bus.consumePartition(partition, (d) => this.laneOf(partition).push(d));
+    this.consumers.set(partition, consumer);
+    void consumer.closed.then((err) => {
+      if (err && this.consumers.get(partition) === consumer) {
+        this.deps.log.warn({ partition, err: err.message }, 'partition consumer ended; another process may have taken the partition');
+      }
+    });
+  }
+
+  /** Stops consuming a partition and lets go of its actors. */
+  async lost(partition: number): Promise<void> {
+    const c = this.consumers.get(partition);
+    this.consumers.delete(partition);
+    await c?.stop().catch(() => undefined);
+    await this.laneOf(partition).idle();
+    this.cells.evictPartition(partition);
+  }
+
+  /** Hands a runtime-made message (a timer firing) straight to its actor's lane. */
+  deliverLocal(msg: ActorMessage): void {
+    const address = { tenant: msg.tenant, ...msg.to };
+    const subject = this.deps.subjects.mailbox(address);
+    const d: Delivery = {
+      subject,
+      data: encode(msg),
+      deliveryCount: 1,
+      recovery: false,
+      ack: () => this.deps.timerSettled(msg.id),
+      nak: () => {},
+      working: () => {},
+    };
+    this.laneOf(this.deps.subjects.parseMailbox(subject)!.partition).push(d);
+  }
+
+  /** Resolves when every lane is idle. */
+  async idle(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.idle()));
+  }
+
+  /** Messages queued in the lanes. */
+  get depth(): number {
+    return this.lanes.reduce((n, l) => n + l.depth, 0);
+  }
+
+  /** Stops consumers and drains the lanes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const p of [...this.consumers.keys()]) await this.lost(p);
+    await this.idle();
+  }
+
+  private laneOf(partition: number): Lane {
+    return this.lanes[partition % this.lanes.length]!;
+  }
+
+  private afterCommit(batch: Batch): void {
+    this.stats.commits++;
+    this.stats.committedMessages += batch.acks.length;
+    this.stats.transitions += batch.journal.length;
+    this.stats.deadLetters += batch.deadLetters.length;
+    if (this.stats.batchSizes.length < 100_000) this.stats.batchSizes.push(batch.acks.length);
+    for (const dl of batch.deadLetters) {
+      this.deps.log.warn({ tenant: dl.tenant, messageId: dl.message_id, code: dl.code, subject: dl.subject }, `dead letter: ${dl.reason}`);
+    }
+    if (batch.outbox.length > 0) this.deps.relay.publish(batch.outbox);
+    this.deps.committed(batch);
+    this.cells.passivate();
+  }
+
+  /** Passivates actors idle for longer than the configured time. */
+  passivateIdle(): number {
+    return this.cells.passivate(this.deps.idleMs);
+  }
+}

@@ -1,0 +1,241 @@
+import { ActorMessage, decode, type Delivery, type Subjects } from '../../bus/index.ts';
+import type { Database } from '../store/index.ts';
+import { isRetryable, isConflict } from './failures.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import { Batch, type DeadLetterRow } from './batch.ts';
+import { applyMessage, type InitialActions } from './apply.ts';
+import { commitBatch } from './commit.ts';
+import { countAttempts, seenMessages } from './load.ts';
+import type { CellCache } from './cells.ts';
+
+/** What a lane needs from its host. */
+export interface LaneEnv {
+  db: Database;
+  subjects: Subjects;
+  clock: Clock;
+  cells: CellCache;
+  init: InitialActions;
+  log: Logger;
+  /** Largest message accepted, in bytes. */
+  maxMessageBytes: number;
+  /** Messages per commit. */
+  maxBatch: number;
+  /** Redeliveries after a process ended mid-batch before a message is dead-lettered. */
+  poisonLimit: number;
+  maxAttempts(actionType: string): number;
+  /** Runs after every successful commit: acks are done; publish, effects, timers. */
+  afterCommit(batch: Batch): void;
+  notify(subject: string, data: Uint8Array): void;
+  /** True once the host is stopping: retries give up and leave messages to the bus. */
+  stopping(): boolean;
+}
+
+type Work = { d: Delivery; msg: ActorMessage };
+
+/**
+ * A commit pipeline: messages queue here and are processed in batches, one
+ * commit in flight at a time (group commit: what arrives during a commit forms the
+ * next batch). Every actor belongs to exactly one lane, so its messages are
+ * processed one at a time and in order.
+ */
+export class Lane {
+  private queue: Delivery[] = [];
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly env: LaneEnv) {}
+
+  /** Queues a delivery. */
+  push(d: Delivery): void {
+    this.queue.push(d);
+    if (!this.running) {
+      this.running = true;
+      setImmediate(() => void this.loop());
+    }
+  }
+
+  /** Messages waiting or in the current batch. */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves when the lane has nothing queued or in flight. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const items = this.queue.splice(0, this.env.maxBatch);
+        await this.process(items);
+      }
+    } catch (e) {
+      this.env.log.error({ err: e }, 'lane failed unexpectedly; its messages stay with the bus and will be redelivered');
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) {
+        this.running = true;
+        setImmediate(() => void this.loop());
+      } else {
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
+    }
+  }
+
+  private async process(items: Delivery[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const batch = new Batch();
+      const work = this.decodeAll(items, batch);
+      try {
+        await this.runBatch(work, batch);
+        this.settle(batch);
+        return;
+      } catch (e) {
+        for (const w of work) this.env.cells.evict(`${w.msg.tenant}/${w.msg.to.kind}/${w.msg.to.key}`);
+        if (this.env.stopping()) return items.forEach((d) => d.nak());
+        if (isConflict(e) && attempt < 5) {
+          this.env.log.warn({ err: e, attempt }, 'commit conflict: another process wrote to one of these actors; reloading and retrying');
+          continue;
+        }
+        if (isRetryable(e)) {
+          const wait = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+          this.env.log.error({ err: e, attempt, retryInMs: wait }, 'commit failed: the database is unavailable; retrying (check DATABASE_URL and that PostgreSQL is up)');
+          items.forEach((d) => d.working());
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        if (items.length > 1) {
+          // A data error belongs to one message: split until it is found.
+          const half = Math.ceil(items.length / 2);
+          await this.process(items.slice(0, half));
+          await this.process(items.slice(half));
+          return;
+        }
+        await this.deadLetterAlone(items[0]!, work[0]?.msg, e);
+        return;
+      }
+    }
+  }
+
+  private decodeAll(items: Delivery[], batch: Batch): Work[] {
+    const out: Work[] = [];
+    const at = new Date(this.env.clock.now()).toISOString();
+    for (const d of items) {
+      const where = this.env.subjects.parseMailbox(d.subject);
+      const r = decode(ActorMessage, d.data, this.env.maxMessageBytes);
+      let failure: { code: string; reason: string } | undefined;
+      if (!r.ok) failure = r;
+      else if (!where) failure = { code: 'bad_subject', reason: `${d.subject} is not a mailbox subject` };
+      else if (r.value.tenant !== where.tenant) {
+        failure = { code: 'wrong_tenant', reason: `message for tenant ${r.value.tenant} arrived on tenant ${where.tenant}'s subject` };
+      } else if (r.value.to.kind !== where.kind || r.value.to.key !== where.key) {
+        failure = { code: 'wrong_address', reason: `message addressed to ${r.value.to.kind}/${r.value.to.key} arrived on ${where.kind}/${where.key}'s subject` };
+      } else if (!this.env.cells.hasKind(where.kind)) {
+        failure = { code: 'unknown_kind', reason: `no machine is registered for kind "${where.kind}"` };
+      }
+      if (failure) {
+        batch.deadLetters.push(deadRow(d, where?.tenant, r.ok ? r.value : undefined, failure, at));
+        batch.acks.push(d);
+      } else if (r.ok) out.push({ d, msg: r.value });
+    }
+    return out;
+  }
+
+  private async runBatch(work: Work[], batch: Batch): Promise<void> {
+    const env = this.env;
+    const now = env.clock.now();
+    const at = new Date(now).toISOString();
+    const ids = work.map((w) => ({ tenant: w.msg.tenant, id: w.msg.id }));
+    const addresses = work.map((w) => ({ tenant: w.msg.tenant, kind: w.msg.to.kind, key: w.msg.to.key }));
+    const recovering = work.filter((w) => w.d.recovery).map((w) => ({ tenant: w.msg.tenant, id: w.msg.id, at }));
+    const [seen, attempts] = await Promise.all([
+      seenMessages(env.db, ids),
+      countAttempts(env.db, recovering),
+      env.cells.ensure(addresses),
+    ]);
+    // Another lane may have passivated some of them while we waited; no await from here on.
+    await env.cells.ensure(addresses);
+    const inBatch = new Set<string>();
+    const resolveEnv = { subjects: env.subjects, now, at, maxAttempts: env.maxAttempts };
+    for (const { d, msg } of work) {
+      batch.acks.push(d);
+      const idKey = `${msg.tenant}:${msg.id}`;
+      const prior = seen.get(idKey);
+      if (prior || inBatch.has(idKey)) {
+        if (msg.replyTo) batch.replies.push({ to: msg.replyTo, body: priorReply(msg.id, prior) });
+        continue;
+      }
+      inBatch.add(idKey);
+      if ((attempts.get(idKey) ?? 0) > env.poisonLimit) {
+        const reason = `redelivered ${attempts.get(idKey)} times after its process ended while handling it; set aside as a poison message`;
+        batch.deadLetters.push(deadRow(d, msg.tenant, msg, { code: 'poison_message', reason }, at));
+        if (msg.replyTo) batch.replies.push({ to: msg.replyTo, body: { ok: false, id: msg.id, code: 'poison_message', reason } });
+        continue;
+      }
+      const cell = env.cells.get(`${msg.tenant}/${msg.to.kind}/${msg.to.key}`)!;
+      const o = applyMessage(batch, cell, msg, resolveEnv, env.init);
+      if (o.kind === 'dead') batch.deadLetters.push(deadRow(d, msg.tenant, msg, o, at));
+      if (!msg.replyTo) continue;
+      if (o.kind === 'dead') batch.replies.push({ to: msg.replyTo, body: { ok: false, id: msg.id, code: o.code, reason: o.reason } });
+      else if (o.kind === 'applied') batch.replies.push({ to: msg.replyTo, body: { ok: true, id: msg.id, seq: o.seq, state: o.state, duplicate: false } });
+      else batch.replies.push({ to: msg.replyTo, body: { ok: true, id: msg.id, seq: cell.seq, state: o.kind, duplicate: false } });
+    }
+    if (!batch.empty) await commitBatch(env.db, batch, at);
+  }
+
+  private settle(batch: Batch): void {
+    for (const { cell } of batch.cells.values()) cell.isNew = false;
+    for (const d of batch.acks) d.ack();
+    const enc = new TextEncoder();
+    for (const r of batch.replies) this.env.notify(r.to, enc.encode(JSON.stringify(r.body)));
+    this.env.afterCommit(batch);
+  }
+
+  private async deadLetterAlone(d: Delivery, msg: ActorMessage | undefined, e: unknown): Promise<void> {
+    const batch = new Batch();
+    const at = new Date(this.env.clock.now()).toISOString();
+    const reason = `the commit of this message failed: ${(e as Error).message}`;
+    batch.deadLetters.push(deadRow(d, msg?.tenant, msg, { code: 'commit_failed', reason }, at));
+    batch.acks.push(d);
+    try {
+      await commitBatch(this.env.db, batch, at);
+      this.settle(batch);
+    } catch (e2) {
+      this.env.log.error({ err: e2, subject: d.subject }, 'could not record a dead letter; leaving the message to the bus for redelivery');
+      d.nak(5000);
+    }
+  }
+}
+
+function priorReply(id: string, prior: { seq: number | null; state: string | null; code: string | null; reason: string | null } | undefined) {
+  if (prior?.code) return { ok: false, id, code: prior.code, reason: prior.reason ?? '' };
+  return { ok: true, id, seq: prior?.seq ?? -1, state: prior?.state ?? 'held', duplicate: true };
+}
+
+function deadRow(
+  d: Delivery,
+  tenant: string | undefined,
+  msg: ActorMessage | undefined,
+  f: { code: string; reason: string },
+  at: string,
+): DeadLetterRow {
+  const text = Buffer.from(d.data).toString('utf8');
+  const clean = Buffer.from(text, 'utf8').equals(Buffer.from(d.data)) && !text.includes('\u0000');
+  const payload = clean ? text : Buffer.from(d.data).toString('base64');
+  return {
+    tenant: tenant ?? '_unknown',
+    message_id: msg?.id ?? null,
+    kind: msg?.to.kind ?? null,
+    key: msg?.to.key ?? null,
+    subject: d.subject,
+    code: f.code,
+    reason: f.reason,
+    payload: payload.length > 1_048_576 ? payload.slice(0, 1_048_576) : payload,
+    payload_encoding: clean ? 'utf8' : 'base64',
+    delivery_count: d.deliveryCount,
+    at,
+  };
+}

@@ -1,0 +1,189 @@
+import { MemoryBus, NatsBus, Subjects, type Bus } from '../bus/index.ts';
+import { dealEntity, type EntityDefinition } from '../machines/index.ts';
+import { openDatabase, migrate, type Database } from './store/index.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { createLogger, type Logger } from './logger.ts';
+import type { RuntimeConfig } from './config.ts';
+import { ActorHost } from './host/host.ts';
+import { OutboxRelay } from './outbox.ts';
+import { TimerService } from './timers.ts';
+import { EffectExecutor, type EffectHandler } from './effects.ts';
+import { AllPartitions, LeasedPartitions, type Ownership } from './ownership.ts';
+import { Sender } from './send.ts';
+import { Operator } from './operator.ts';
+
+/** The runtime's lifecycle: initialized → starting → running → stopping → stopped, or failed. */
+export type RuntimeState = 'initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** What `createRuntime` takes besides the configuration. */
+export interface RuntimeOptions {
+  /** Kinds of actors. @default [dealEntity] */
+  entities?: EntityDefinition[];
+  /** Effect handlers, one per action type. */
+  effects?: EffectHandler[];
+  /** @default the system clock */
+  clock?: Clock;
+  log?: Logger;
+}
+
+/**
+ * One Cadre runtime process: the database (PostgreSQL or embedded PGlite), the bus
+ * (NATS JetStream or in-process), the actor host, the outbox relay, durable
+ * timers, the effect executor and partition ownership.
+ *
+ * @example
+ * const rt = createRuntime(loadConfig());
+ * await rt.start();
+ * await rt.send.send({ tenant: 'acme', kind: 'deal', key: 'D-1' }, { type: 'deal.create', title: 'Roof' }, { wait: true });
+ * await rt.stop();
+ */
+export class Runtime {
+  state: RuntimeState = 'initialized';
+  readonly subjects: Subjects;
+  readonly clock: Clock;
+  readonly log: Logger;
+  db!: Database;
+  bus!: Bus;
+  host!: ActorHost;
+  relay!: OutboxRelay;
+  timers!: TimerService;
+  effects!: EffectExecutor;
+  ownership!: Ownership;
+  /** Sends events to actors from outside (the CLI, the gateway, tests). */
+  send!: Sender;
+  /** Operator control: pause, resume, stop actors; dead letters. */
+  operator!: Operator;
+  private maintenance?: NodeJS.Timeout;
+
+  constructor(
+    readonly config: RuntimeConfig,
+    private readonly options: RuntimeOptions = {},
+  ) {
+    this.subjects = new Subjects(config.subjectPrefix, config.partitions);
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? createLogger({ level: config.logLevel });
+  }
+
+  /** Embedded (PGlite + in-process bus) or services (PostgreSQL + NATS)? */
+  get mode(): string {
+    return `${this.config.databaseUrl ? 'postgres' : 'pglite'}+${this.config.natsUrl ? 'nats' : 'memory'}`;
+  }
+
+  /** Connects, migrates, takes partitions and starts consuming. */
+  async start(): Promise<void> {
+    if (this.state !== 'initialized' && this.state !== 'stopped') return;
+    this.state = 'starting';
+    try {
+      await this.open();
+      this.host.stats.commits = 0;
+      await this.ownership.start(this.host);
+      this.timers.start();
+      this.effects.start();
+      this.maintenance = setInterval(() => void this.maintain(), 10_000);
+      this.maintenance.unref();
+      this.state = 'running';
+      this.log.info({ mode: this.mode, node: this.config.nodeId, partitions: this.ownership.owned().length }, 'runtime started');
+    } catch (err) {
+      this.state = 'failed';
+      await this.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Stops children before parents: consumers → actors → timers and effects → relay → bus → database. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'failed') return;
+    this.state = 'stopping';
+    clearInterval(this.maintenance);
+    this.timers.stop();
+    this.effects.stop();
+    await this.ownership.stop();
+    await this.host.stop();
+    await this.close();
+    this.state = 'stopped';
+    this.log.info('runtime stopped');
+  }
+
+  private async open(): Promise<void> {
+    const c = this.config;
+    this.db = await openDatabase({ url: c.databaseUrl, dataDir: c.databaseUrl ? undefined : `${c.dataDir}`, max: 12 });
+    await migrate(this.db, { log: (m) => this.log.info(m) });
+    this.bus = c.natsUrl
+      ? new NatsBus(this.subjects, {
+          servers: c.natsUrl,
+          streamPrefix: c.streamPrefix,
+          dedupeWindowMs: 120_000,
+          ackWaitMs: 30_000,
+          maxAckPending: 2000,
+          eventsMaxAgeMs: 7 * 24 * 3600 * 1000,
+          name: `cadre-${c.nodeId}`,
+        })
+      : new MemoryBus(this.subjects);
+    await this.bus.start();
+    this.relay = new OutboxRelay(this.db, this.bus, this.log);
+    const owned = () => this.ownership.owned();
+    this.effects = new EffectExecutor(this.db, this.clock, this.subjects, this.relay, owned, this.log);
+    for (const h of this.options.effects ?? []) this.effects.register(h);
+    this.host = new ActorHost({
+      db: this.db,
+      bus: this.bus,
+      subjects: this.subjects,
+      clock: this.clock,
+      log: this.log,
+      relay: this.relay,
+      lanes: c.lanes,
+      maxBatch: c.maxBatch,
+      maxMessageBytes: c.maxMessageBytes,
+      maxActiveActors: c.maxActiveActors,
+      idleMs: c.idleMs,
+      poisonLimit: c.poisonLimit,
+      maxAttempts: (t) => this.effects.maxAttempts(t),
+      committed: (b) => {
+        if (b.effects.length > 0) this.effects.submit(b.effects.map((e) => ({ ...e, attempts: 0 })));
+        for (const t of b.timersSet.values()) this.timers.scheduled(Date.parse(t.due_at));
+      },
+      timerSettled: (id) => this.timers.settled(id),
+    });
+    for (const e of this.options.entities ?? [dealEntity]) this.host.register(e);
+    this.timers = new TimerService(this.db, this.clock, owned, (m) => this.host.deliverLocal(m), this.log);
+    this.ownership =
+      c.databaseUrl && c.natsUrl
+        ? new LeasedPartitions(this.db, { partitions: c.partitions, nodeId: c.nodeId, ttlMs: c.leaseTtlMs, renewMs: c.leaseRenewMs }, this.log)
+        : new AllPartitions(c.partitions);
+    this.send = new Sender(this.db, this.bus, this.subjects, this.relay, this.clock);
+    this.operator = new Operator(this.db, this.send, this.clock);
+  }
+
+  private async close(): Promise<void> {
+    await this.relay?.stop();
+    await this.bus?.stop();
+    await this.db?.close();
+  }
+
+  private async maintain(): Promise<void> {
+    try {
+      this.host.passivateIdle();
+      await this.relay.sweep(this.ownership.owned());
+      await this.db.query(`DELETE FROM delivery_attempts WHERE last_at < $1::timestamptz`, [new Date(this.clock.now() - 86_400_000).toISOString()]);
+    } catch (err) {
+      this.log.warn({ err }, 'maintenance pass failed; will try again');
+    }
+  }
+
+  /** Waits until nothing is queued in the lanes or the outbox (tests, the CLI). */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await this.host.idle();
+      await this.relay.idle();
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+/**
+ * Creates a runtime; nothing is opened until `start()`.
+ * @example const rt = createRuntime(loadConfig(process.env));
+ */
+export function createRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Runtime {
+  return new Runtime(config, options);
+}

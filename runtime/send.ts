@@ -1,0 +1,106 @@
+import { ActorAddress, CommitReply, MachineEvent, partitionOf, type ActorMessage, type Bus, type Subjects } from '../bus/index.ts';
+import type { Database } from './store/index.ts';
+import type { Clock } from './clock.ts';
+import type { OutboxEntry, OutboxRelay } from './outbox.ts';
+import { newId } from './ids.ts';
+
+/** Options of one send. */
+export interface SendOptions {
+  /** The message id; a repeated id is applied once. @default a new uuid */
+  id?: string;
+  correlationId?: string;
+  causationId?: string | null;
+  /** Who sends it, e.g. `operator:ana` or `gateway`. @default 'external:api' */
+  from?: string;
+  /** Wait for the commit and return its reply. @default false */
+  wait?: boolean;
+  /** How long to wait for the commit. @default 10000 */
+  timeoutMs?: number;
+  /**
+   * Write the message to the outbox before publishing, so it survives a crash of
+   * this process. @default true
+   */
+  durable?: boolean;
+}
+
+/** The message was sent but its commit was not confirmed in time. */
+export class SendTimeoutError extends Error {
+  readonly code = 'SEND_TIMEOUT';
+  readonly retryable = true;
+  constructor(readonly messageId: string, timeoutMs: number) {
+    super(`message ${messageId} was accepted but not committed within ${timeoutMs} ms; it stays queued and will be applied once (sending it again with the same id is safe)`);
+  }
+}
+
+/**
+ * Sends events to actors from outside the actors: the gateway, the CLI, tests.
+ * Durable sends go through the outbox like an actor's own messages.
+ */
+export class Sender {
+  constructor(
+    private readonly db: Database,
+    private readonly bus: Bus,
+    private readonly subjects: Subjects,
+    private readonly relay: OutboxRelay,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Sends one event; with `wait`, resolves with the commit's reply. */
+  async send(address: ActorAddress, event: { type: string; [k: string]: unknown }, opts: SendOptions = {}): Promise<CommitReply | { ok: true; id: string; queued: true }> {
+    const to = ActorAddress.parse(address);
+    const ev = MachineEvent.parse(event);
+    const id = opts.id ?? newId();
+    const message: ActorMessage = {
+      id,
+      tenant: to.tenant,
+      to: { kind: to.kind, key: to.key },
+      event: ev,
+      correlationId: opts.correlationId ?? id,
+      causationId: opts.causationId ?? null,
+      from: opts.from ?? 'external:api',
+      sentAt: new Date(this.clock.now()).toISOString(),
+    };
+    if (!opts.wait) {
+      await this.dispatch(message, opts.durable ?? true);
+      return { ok: true, id, queued: true };
+    }
+    const inbox = this.bus.inbox();
+    message.replyTo = inbox;
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    let sub: { unsubscribe(): void } | undefined;
+    const reply = new Promise<CommitReply>((resolve, reject) => {
+      const t = setTimeout(() => reject(new SendTimeoutError(id, timeoutMs)), timeoutMs);
+      sub = this.bus.subscribe(inbox, (_s, data) => {
+        clearTimeout(t);
+        resolve(CommitReply.parse(JSON.parse(new TextDecoder().decode(data))));
+      });
+    });
+    try {
+      await this.dispatch(message, opts.durable ?? true);
+      return await reply;
+    } finally {
+      sub?.unsubscribe();
+    }
+  }
+
+  private async dispatch(message: ActorMessage, durable: boolean): Promise<void> {
+    const address = { tenant: message.tenant, ...message.to };
+    const entry: OutboxEntry = {
+      tenant: message.tenant,
+      message_id: message.id,
+      partition: partitionOf(address, this.subjects.partitions),
+      subject: this.subjects.mailbox(address),
+      payload: JSON.stringify(message),
+    };
+    if (!durable) {
+      await this.bus.publish(entry.subject, new TextEncoder().encode(entry.payload), { msgId: entry.message_id });
+      return;
+    }
+    await this.db.query(
+      `INSERT INTO outbox (tenant, message_id, partition, subject, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz)
+       ON CONFLICT DO NOTHING`,
+      [entry.tenant, entry.message_id, entry.partition, entry.subject, entry.payload, message.sentAt],
+    );
+    this.relay.publish([entry]);
+  }
+}
