@@ -1,0 +1,134 @@
+/**
+ * The PostgreSQL driver: a postgres.js pool behind the Database interface.
+ * Internal to runtime/store; open it through openDatabase.
+ */
+import postgres from 'postgres';
+import type { Database, ResolvedDatabaseOptions, Row, Transaction } from './database.ts';
+import { StoreClosedError, translatePgError } from './errors.ts';
+import { assertOutsideTransaction, checkParams, ping, runTransaction, type PingResult, type RawTransaction } from './session.ts';
+
+/**
+ * postgres.js type handlers that make its parsing match PGlite's:
+ * - int8 parses to a JS number (postgres.js returns a string by default). Our int8 values
+ *   (counts, sequence numbers, epoch milliseconds) stay far below 2^53.
+ * - json/jsonb parameters that are already strings go through untouched. By default
+ *   postgres.js JSON.stringify()s every value bound to a json/jsonb parameter, so the
+ *   string '{"a":1}' bound to `$1::jsonb` would be stored as the JSON *string*
+ *   "{\"a\":1}" instead of an object. PGlite passes strings through; so do we now.
+ */
+const typeHandlers = {
+  int8: {
+    to: 20,
+    from: [20],
+    serialize: (value: unknown): string => String(value),
+    parse: (text: string): number => Number(text),
+  },
+  jsonPassthrough: {
+    to: 3802,
+    from: [114, 3802],
+    serialize: (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value)),
+    parse: (text: string): unknown => JSON.parse(text),
+  },
+};
+
+function createPool(url: string, options: ResolvedDatabaseOptions) {
+  return postgres(url, {
+    max: options.max,
+    prepare: true,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName },
+    types: typeHandlers,
+  });
+}
+
+type Sql = ReturnType<typeof createPool>;
+/** What runStatement needs; the pool and a transaction's sql both have it. */
+type Runner = Pick<Sql, 'unsafe'>;
+
+// simple: false keeps one statement per query (extended protocol), as on PGlite; postgres.js
+// would otherwise use the simple protocol for queries without parameters. Not in its types.
+const extendedProtocol = { prepare: true, simple: false };
+
+class PostgresDatabase implements Database {
+  readonly kind = 'postgres' as const;
+  readonly #sql: Sql;
+  readonly #pingTimeoutMs: number;
+  #closing: Promise<void> | undefined;
+
+  constructor(sql: Sql, pingTimeoutMs: number) {
+    this.#sql = sql;
+    this.#pingTimeoutMs = pingTimeoutMs;
+  }
+
+  async query<T extends Row = Row>(text: string, params: unknown[] = []): Promise<T[]> {
+    this.#assertOpen();
+    assertOutsideTransaction(this, 'query()');
+    checkParams(params);
+    return (await runStatement(this.#sql, text, params)) as T[];
+  }
+
+  async exec(text: string): Promise<void> {
+    this.#assertOpen();
+    assertOutsideTransaction(this, 'exec()');
+    await runScript(this.#sql, text);
+  }
+
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    return runTransaction(
+      this,
+      <R>(body: (raw: RawTransaction) => Promise<R>) =>
+        this.#sql.begin((tx) =>
+          body({
+            query: (text, params) => runStatement(tx, text, params),
+            exec: (text) => runScript(tx, text),
+          }),
+        ) as Promise<R>,
+      fn,
+    );
+  }
+
+  ping(): Promise<PingResult> {
+    if (this.#closing !== undefined) return Promise.resolve({ ok: false, latencyMs: 0, error: 'the database is closed' });
+    return ping((text) => this.#sql.unsafe(text, [], { prepare: false }), this.#pingTimeoutMs);
+  }
+
+  close(): Promise<void> {
+    // Queries already sent finish; new ones are refused. After 5 s, connections are cut.
+    this.#closing ??= this.#sql.end({ timeout: 5 });
+    return this.#closing;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new StoreClosedError();
+  }
+}
+
+async function runStatement(sql: Runner, text: string, params: unknown[]): Promise<Row[]> {
+  try {
+    const result = await sql.unsafe<Row[]>(text, params, extendedProtocol);
+    return Array.from(result);
+  } catch (error) {
+    throw translatePgError(error);
+  }
+}
+
+async function runScript(sql: Runner, text: string): Promise<void> {
+  try {
+    await sql.unsafe(text).simple();
+  } catch (error) {
+    throw translatePgError(error);
+  }
+}
+
+/** Opens a postgres.js pool and checks that the server answers; throws StoreUnavailableError if not. */
+export async function openPostgres(url: string, options: ResolvedDatabaseOptions): Promise<Database> {
+  const sql = createPool(url, options);
+  try {
+    await sql.unsafe('SELECT 1');
+  } catch (error) {
+    await sql.end({ timeout: 0 });
+    throw translatePgError(error);
+  }
+  return new PostgresDatabase(sql, options.pingTimeoutMs);
+}
