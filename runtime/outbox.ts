@@ -123,7 +123,8 @@ export class OutboxRelay {
     else if (!this.deleteTimer) this.deleteTimer = setTimeout(() => void this.flushDeletes(), 200);
   }
 
-  private async flushDeletes(): Promise<void> {
+  /** Deletes the rows published so far (normally batched every 200 ms). */
+  async flushDeletes(): Promise<void> {
     clearTimeout(this.deleteTimer);
     this.deleteTimer = undefined;
     if (this.published.length === 0) return;

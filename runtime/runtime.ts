@@ -177,6 +177,7 @@ export class Runtime {
       await this.relay.idle();
       await new Promise((r) => setImmediate(r));
     }
+    await this.relay.flushDeletes();
   }
 }
 

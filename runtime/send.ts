@@ -75,12 +75,35 @@ export class Sender {
         resolve(CommitReply.parse(JSON.parse(new TextDecoder().decode(data))));
       });
     });
+    let polling: NodeJS.Timeout | undefined;
     try {
       await this.dispatch(message, opts.durable ?? true);
-      return await reply;
+      // A repeated id is dropped by the bus's deduplication, so no reply comes for it:
+      // the committed outcome is read from the database instead.
+      const committed = new Promise<CommitReply>((resolve) => {
+        polling = setInterval(() => {
+          void this.outcome(message.tenant, id).then((r) => r && resolve(r), () => undefined);
+        }, 250);
+      });
+      return await Promise.race([reply, committed]);
     } finally {
+      clearInterval(polling);
       sub?.unsubscribe();
     }
+  }
+
+  /** The committed outcome of a message id, if it has one. */
+  async outcome(tenant: string, id: string): Promise<CommitReply | undefined> {
+    const [row] = await this.db.query<{ seq: number | null; state: string | null; code: string | null; reason: string | null }>(
+      `SELECT j.seq, j.state, d.code, d.reason FROM (SELECT $1::text AS tenant, $2::text AS id) r
+       LEFT JOIN journal j ON j.tenant = r.tenant AND j.message_id = r.id
+       LEFT JOIN dead_letters d ON d.tenant = r.tenant AND d.message_id = r.id
+       WHERE j.seq IS NOT NULL OR d.id IS NOT NULL`,
+      [tenant, id],
+    );
+    if (!row) return undefined;
+    if (row.code) return { ok: false, id, code: row.code, reason: row.reason ?? '' };
+    return { ok: true, id, seq: Number(row.seq), state: row.state ?? '', duplicate: true };
   }
 
   private async dispatch(message: ActorMessage, durable: boolean): Promise<void> {

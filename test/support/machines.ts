@@ -1,0 +1,74 @@
+import { assign, setup } from 'xstate';
+import { z } from 'zod';
+import { defineEntity, runtimeActions, type Stamped } from '../../machines/index.ts';
+
+/**
+ * Machines used by the runtime's tests. `counter` checks ordering itself: every
+ * `add` carries its index for that actor, and an index out of turn is counted.
+ */
+export const CounterEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('add'), i: z.number().int().min(1), n: z.number().int().default(1) }),
+  z.object({ type: z.literal('boom') }),
+  z.object({ type: z.literal('remind'), minutes: z.number().int().min(1) }),
+  z.object({ type: z.literal('ping'), to: z.string() }),
+  z.object({ type: z.literal('pong'), from: z.string() }),
+  z.object({ type: z.literal('charge'), amount: z.number() }),
+]);
+type Ev = Stamped<z.infer<typeof CounterEvent>> | Stamped<{ type: 'charged'; effectId: string; result: unknown }> | Stamped<{ type: 'charge_failed'; effectId: string; error: string }>;
+
+/** Counts `add` events in order; also: throws on `boom`, sets a durable reminder, pings peers, charges through an effect. */
+export const counterMachine = setup({
+  types: { context: {} as { count: number; sum: number; outOfOrder: number; reminders: number; pongs: number; charges: string[] }, events: {} as Ev },
+  actions: { ...runtimeActions },
+  delays: { reminder: ({ context }) => (context.reminders >= 0 ? 10 * 60_000 : 0) },
+}).createMachine({
+  id: 'counter',
+  context: { count: 0, sum: 0, outOfOrder: 0, reminders: 0, pongs: 0, charges: [] },
+  initial: 'counting',
+  states: {
+    counting: {
+      on: {
+        add: {
+          actions: assign(({ context, event }) => ({
+            count: context.count + 1,
+            sum: context.sum + event.n,
+            outOfOrder: context.outOfOrder + (event.i === context.count + 1 ? 0 : 1),
+          })),
+        },
+        boom: {
+          actions: () => {
+            throw new Error('the counter machine exploded on purpose');
+          },
+        },
+        remind: { target: 'waiting' },
+        ping: {
+          actions: { type: 'cadre.send', params: ({ event }) => ({ to: { kind: 'counter', key: event.to }, event: { type: 'pong', from: 'x' } }) },
+        },
+        pong: { actions: assign({ pongs: ({ context }) => context.pongs + 1 }) },
+        charge: {
+          target: 'charging',
+          actions: {
+            type: 'cadre.effect',
+            params: ({ event }) => ({ actionType: 'payment.charge', params: { amount: event.amount }, onDone: 'charged', onError: 'charge_failed' }),
+          },
+        },
+      },
+    },
+    waiting: {
+      after: { reminder: { target: 'reminded', actions: assign({ reminders: ({ context }) => context.reminders + 1 }) } },
+      on: { add: { actions: assign(({ context, event }) => ({ count: context.count + 1, sum: context.sum + event.n })) } },
+    },
+    reminded: {
+      on: { remind: { target: 'waiting' } },
+    },
+    charging: {
+      on: {
+        charged: { target: 'counting', actions: assign({ charges: ({ context, event }) => [...context.charges, `ok:${event.effectId}`] }) },
+        charge_failed: { target: 'counting', actions: assign({ charges: ({ context, event }) => [...context.charges, `failed:${event.error}`] }) },
+      },
+    },
+  },
+});
+
+/** The `counter` kind. */
+export const counterEntity = defineEntity({ kind: 'counter', machine: counterMachine, events: CounterEvent });
