@@ -34,7 +34,10 @@ export interface EffectParams {
   onError?: string;
 }
 
-/** The runtime's action implementations, to spread into a machine's `setup({ actions })`. */
+/**
+ * The runtime's action declarations, to spread into a machine's `setup({ actions })`.
+ * They exist for their types; the runtime reads their params and never calls them.
+ */
 export const runtimeActions = {
   'cadre.send': (_: unknown, _params: SendParams) => {},
   'cadre.publish': (_: unknown, _params: PublishParams) => {},

@@ -24,6 +24,15 @@ export interface RuntimeOptions {
   /** @default the system clock */
   clock?: Clock;
   log?: Logger;
+  /**
+   * `node` runs actors: it takes mailbox partitions and runs timers and effects.
+   * `client` opens the database, the bus, the outbox relay, `send` and `operator`
+   * and nothing else, so the CLI can read and send beside running nodes without
+   * taking their partitions. A client's messages are applied by a node; with the
+   * in-process bus no other process sees them, so embedded mode needs a `node`.
+   * @default 'node'
+   */
+  role?: 'node' | 'client';
 }
 
 /**
@@ -64,17 +73,27 @@ export class Runtime {
     this.log = options.log ?? createLogger({ level: config.logLevel });
   }
 
+  /** Whether this process runs actors (`node`) or only reads and sends (`client`). */
+  get role(): 'node' | 'client' {
+    return this.options.role ?? 'node';
+  }
+
   /** Embedded (PGlite + in-process bus) or services (PostgreSQL + NATS)? */
   get mode(): string {
     return `${this.config.databaseUrl ? 'postgres' : 'pglite'}+${this.config.natsUrl ? 'nats' : 'memory'}`;
   }
 
-  /** Connects, migrates, takes partitions and starts consuming. */
+  /** Connects, migrates, takes partitions and starts consuming (a client only connects and migrates). */
   async start(): Promise<void> {
     if (this.state !== 'initialized' && this.state !== 'stopped') return;
     this.state = 'starting';
     try {
       await this.open();
+      if (this.role === 'client') {
+        this.state = 'running';
+        this.log.info({ mode: this.mode, role: 'client' }, 'runtime client started');
+        return;
+      }
       this.host.stats.commits = 0;
       await this.ownership.start(this.host);
       this.timers.start();
@@ -94,11 +113,13 @@ export class Runtime {
   async stop(): Promise<void> {
     if (this.state !== 'running' && this.state !== 'failed') return;
     this.state = 'stopping';
-    clearInterval(this.maintenance);
-    this.timers.stop();
-    this.effects.stop();
-    await this.ownership.stop();
-    await this.host.stop();
+    if (this.role === 'node') {
+      clearInterval(this.maintenance);
+      this.timers.stop();
+      this.effects.stop();
+      await this.ownership.stop();
+      await this.host.stop();
+    }
     await this.close();
     this.state = 'stopped';
     this.log.info('runtime stopped');

@@ -79,7 +79,12 @@ export function resolveActions(cell: Cell, seq: number, cause: ActorMessage, act
         if (REFUSED.has(a.type)) {
           throw new InvalidActionError(`the machine used ${a.type}; actors talk through cadre.send, cadre.publish and cadre.effect`);
         }
-      // Other actions (xstate.log, no-op implementations) have nothing to commit.
+        if (a.hasCode && !a.type.startsWith('xstate.')) {
+          // The runtime never runs a machine's own action code (machines do no I/O),
+          // so code here would silently not happen: refuse it loudly instead.
+          throw new InvalidActionError(`action "${a.type}" has an implementation the runtime will not run; request side effects with cadre.effect`);
+        }
+      // Built-in XState actions without effects (xstate.log) have nothing to commit.
     }
   });
   return out;

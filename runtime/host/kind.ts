@@ -5,6 +5,8 @@ import type { EntityDefinition } from '../../machines/index.ts';
 export interface RequestedAction {
   type: string;
   params: unknown;
+  /** The machine supplied code for it (never run by the runtime). */
+  hasCode: boolean;
 }
 
 /** The outcome of a pure transition. */
@@ -41,8 +43,8 @@ export class Kind {
       defer: () => {},
       emit: () => {},
       stopChild: () => {},
-      actionExecutor: (a: { type: string; params?: unknown }) => {
-        this.collected.push({ type: a.type, params: a.params });
+      actionExecutor: (a: { type: string; params?: unknown; exec?: unknown }) => {
+        this.collected.push({ type: a.type, params: a.params, hasCode: typeof a.exec === 'function' });
       },
     } as unknown as Parameters<AnyStateMachine['transition']>[2];
   }

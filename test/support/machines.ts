@@ -36,9 +36,9 @@ export const counterMachine = setup({
           })),
         },
         boom: {
-          actions: () => {
+          actions: assign(() => {
             throw new Error('the counter machine exploded on purpose');
-          },
+          }),
         },
         remind: { target: 'waiting' },
         ping: {

@@ -1,0 +1,83 @@
+/** `cadre dead-letters list|replay|discard`: messages that could not be applied, and what to do with them. */
+import type { Command } from 'commander';
+import { Token } from '../../../bus/index.ts';
+import { choiceOption, defaultOperator, intOption, parseTenant } from '../args.ts';
+import { UsageError } from '../errors.ts';
+import { line, printJson, printTable, type OutputOptions } from '../output.ts';
+import { withRuntime } from '../session.ts';
+
+const STATUSES = ['open', 'replayed', 'discarded'] as const;
+
+interface ListOptions extends OutputOptions {
+  tenant: string;
+  status?: (typeof STATUSES)[number];
+  kind?: string;
+  limit: number;
+}
+
+interface ResolveOptions extends OutputOptions {
+  tenant: string;
+  by?: string;
+}
+
+/** Registers `cadre dead-letters ...`. */
+export function registerDeadLetters(program: Command): void {
+  const dl = program.command('dead-letters').description('messages that could not be applied: list, replay, discard');
+
+  dl.command('list')
+    .description("a tenant's dead letters, newest first")
+    .requiredOption('--tenant <tenant>', 'the tenant, e.g. acme')
+    .option('--status <status>', `only ${STATUSES.join(', ')}`, choiceOption(STATUSES))
+    .option('--kind <kind>', 'only actors of this kind, e.g. deal')
+    .option('--limit <n>', 'how many (at most 500)', intOption(1, 500), 50)
+    .option('--json', 'print JSON')
+    .action(async (opts: ListOptions) => {
+      const tenant = parseTenant(opts.tenant);
+      if (opts.kind !== undefined && !Token.safeParse(opts.kind).success) throw new UsageError(`--kind "${opts.kind}" is not a kind name, e.g. deal`);
+      const rows = await withRuntime({}, (rt) => rt.operator.deadLetters(tenant, { status: opts.status, kind: opts.kind, limit: opts.limit }));
+      if (opts.json) {
+        printJson(rows);
+        return;
+      }
+      printTable(
+        [
+          { header: 'ID', get: (r) => r.id },
+          { header: 'STATUS', get: (r) => r.status },
+          { header: 'CREATED', get: (r) => r.created_at },
+          { header: 'ACTOR', get: (r) => (r.kind ? `${String(r.kind)}/${String(r.key)}` : r.subject), max: 40 },
+          { header: 'CODE', get: (r) => r.code },
+          { header: 'REASON', get: (r) => r.reason, max: 80 },
+        ],
+        rows,
+        `no ${opts.status ?? ''}${opts.status ? ' ' : ''}dead letters for tenant ${tenant}`,
+      );
+    });
+
+  dl.command('replay')
+    .description('send a dead letter to its actor again (fix the cause first) and mark it replayed')
+    .argument('<id>', 'the dead letter id (from dead-letters list)', intOption(1, Number.MAX_SAFE_INTEGER))
+    .requiredOption('--tenant <tenant>', 'the tenant, e.g. acme')
+    .option('--by <name>', 'who, recorded on the dead letter (default: $USER or "operator")')
+    .option('--json', 'print JSON')
+    .action(async (id: number, opts: ResolveOptions) => {
+      const tenant = parseTenant(opts.tenant);
+      const by = opts.by || defaultOperator();
+      const { messageId } = await withRuntime({ applies: true }, (rt) => rt.operator.replay(tenant, id, by));
+      if (opts.json) printJson({ id, tenant, status: 'replayed', messageId, by });
+      else line(`replayed dead letter ${id} as message ${messageId} (by ${by}); see it with cadre dead-letters list --tenant ${tenant}`);
+    });
+
+  dl.command('discard')
+    .description('mark a dead letter as handled without replaying it')
+    .argument('<id>', 'the dead letter id (from dead-letters list)', intOption(1, Number.MAX_SAFE_INTEGER))
+    .requiredOption('--tenant <tenant>', 'the tenant, e.g. acme')
+    .option('--by <name>', 'who, recorded on the dead letter (default: $USER or "operator")')
+    .option('--json', 'print JSON')
+    .action(async (id: number, opts: ResolveOptions) => {
+      const tenant = parseTenant(opts.tenant);
+      const by = opts.by || defaultOperator();
+      await withRuntime({}, (rt) => rt.operator.discard(tenant, id, by));
+      if (opts.json) printJson({ id, tenant, status: 'discarded', by });
+      else line(`discarded dead letter ${id} (by ${by})`);
+    });
+}
