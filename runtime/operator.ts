@@ -33,6 +33,38 @@ export interface DeadLetter {
   resolved_by: string | null;
 }
 
+/** One actor as operators see it. */
+export type ActorView = {
+  tenant: string;
+  kind: string;
+  key: string;
+  seq: number;
+  status: 'active' | 'paused' | 'stopped';
+  machine_status: string;
+  state: string;
+  state_value: unknown;
+  context: Record<string, unknown>;
+  version: string;
+  created_at: Date;
+  updated_at: Date;
+  timers: { timer_id: string; due_at: Date; set_seq: number; event: unknown }[];
+  pendingEffects: { id: string; action_type: string; status: string; attempts: number; max_attempts: number; next_attempt_at: Date; last_error: string | null }[];
+  heldMessages: number;
+};
+
+/** One journal entry: a committed message and the state it led to. */
+export type JournalEntry = {
+  seq: number;
+  message_id: string;
+  event_type: string;
+  event: Record<string, unknown>;
+  state: string;
+  correlation_id: string;
+  causation_id: string | null;
+  sender: string;
+  committed_at: Date;
+};
+
 /**
  * Operator control of actors: pause (messages are held, in order), resume (held
  * messages replay first), stop (final: later messages are dead-lettered); reading
@@ -53,19 +85,19 @@ export class Operator {
   }
 
   /** One actor's persisted state, pending timers and effects; undefined if it never committed. */
-  async actor(address: ActorAddress) {
+  async actor(address: ActorAddress): Promise<ActorView | undefined> {
     const a = ActorAddress.parse(address);
-    const [row] = await this.db.query(
+    const [row] = await this.db.query<Omit<ActorView, 'timers' | 'pendingEffects' | 'heldMessages'>>(
       `SELECT tenant, kind, key, seq, status, machine_status, state, state_value, context, version, created_at, updated_at
        FROM actors WHERE tenant = $1 AND kind = $2 AND key = $3`,
       [a.tenant, a.kind, a.key],
     );
     if (!row) return undefined;
-    const timers = await this.db.query(
+    const timers = await this.db.query<ActorView['timers'][number]>(
       `SELECT timer_id, due_at, set_seq, event FROM timers WHERE tenant = $1 AND kind = $2 AND key = $3 ORDER BY due_at`,
       [a.tenant, a.kind, a.key],
     );
-    const effects = await this.db.query(
+    const effects = await this.db.query<ActorView['pendingEffects'][number]>(
       `SELECT id, action_type, status, attempts, max_attempts, next_attempt_at, last_error FROM effects
        WHERE tenant = $1 AND kind = $2 AND key = $3 AND status = 'pending' ORDER BY requested_at`,
       [a.tenant, a.kind, a.key],
@@ -78,9 +110,9 @@ export class Operator {
   }
 
   /** The journal of one actor, oldest first. */
-  async history(address: ActorAddress, opts: { afterSeq?: number; limit?: number } = {}) {
+  async history(address: ActorAddress, opts: { afterSeq?: number; limit?: number } = {}): Promise<JournalEntry[]> {
     const a = ActorAddress.parse(address);
-    return this.db.query(
+    return this.db.query<JournalEntry>(
       `SELECT seq, message_id, event_type, event, state, correlation_id, causation_id, sender, committed_at FROM journal
        WHERE tenant = $1 AND kind = $2 AND key = $3 AND seq > $4 ORDER BY seq LIMIT $5`,
       [a.tenant, a.kind, a.key, opts.afterSeq ?? 0, Math.min(opts.limit ?? 100, 1000)],

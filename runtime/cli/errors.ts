@@ -62,7 +62,11 @@ function zodMessage(err: ZodError): string {
 /** Turns any error into what the CLI prints and the exit code. */
 export function describeError(err: unknown): Report {
   if (err instanceof UsageError) return { code: err.code, message: err.message, exitCode: EXIT.usage };
-  if (err instanceof ConfigError) return { code: err.code, message: `${err.message}\nfix the environment variable(s) above and run the command again`, exitCode: EXIT.usage };
+  if (err instanceof ConfigError) {
+    // loadConfig lists one variable per line; the CLI says it in one line.
+    const [head, ...vars] = err.message.split('\n').map((l) => l.trim());
+    return { code: err.code, message: `${head} ${vars.join('; ')} (fix the environment and run the command again)`, exitCode: EXIT.usage };
+  }
   if (err instanceof CommandFailedError) return { code: err.code, message: err.message, exitCode: EXIT.failed, details: err.details };
   if (err instanceof DataDirLockedError) {
     return {
@@ -84,9 +88,10 @@ export function describeError(err: unknown): Report {
   return { code: 'UNEXPECTED', message: `unexpected failure: ${e.message}`, exitCode: EXIT.failed, stack: e.stack };
 }
 
-/** Prints an error to stderr (as JSON with `--json`) and returns the exit code. */
+/** Prints an error to stderr in one line (as JSON with `--json`) and returns the exit code. */
 export function reportError(err: unknown, json: boolean): number {
-  const r = describeError(err);
+  const described = describeError(err);
+  const r = { ...described, message: described.message.replace(/\s*\n\s*/g, ' ') };
   if (json) {
     const body = { error: { code: r.code, message: r.message, ...(r.details === undefined ? {} : { details: r.details }) } };
     process.stderr.write(`${JSON.stringify(body)}\n`);

@@ -104,6 +104,8 @@ export class Batch {
   readonly timersDeleted = new Map<string, { tenant: string; kind: string; key: string; timer_id: string }>();
   readonly heldInserted = new Map<string, HeldRow>();
   readonly heldDeleted = new Map<string, { tenant: string; kind: string; key: string; hold_seq: number }>();
+  /** Ids of the messages this batch takes in for the first time, checked against what was committed before. */
+  readonly fresh: { tenant: string; message_id: string }[] = [];
   readonly replies: Reply[] = [];
   readonly acks: Delivery[] = [];
 

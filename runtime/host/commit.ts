@@ -8,8 +8,10 @@ import { stateString } from './kind.ts';
  * the new snapshots (with optimistic concurrency on each actor's `seq`), the
  * journal entries, the outbox, timers set and cancelled, effects, dead letters and
  * held messages. A single statement is atomic by itself and costs one round trip.
- * If any actor's `seq` moved underneath us, `cadre_assert` aborts the whole
- * statement and nothing is written.
+ * If any actor's `seq` moved underneath us, or a message of the batch turns out
+ * to be committed already (deduplication without a prior round trip), `cadre_assert`
+ * aborts the whole statement and nothing is written; the lane then retries with an
+ * explicit check first.
  */
 const COMMIT_SQL = `
 WITH
@@ -80,6 +82,12 @@ ins_held AS (
   FROM jsonb_to_recordset($9::jsonb) AS r(tenant text, kind text, key text, hold_seq bigint, message_id text, payload jsonb, at timestamptz)
   RETURNING 1
 ),
+dup_ids AS (
+  SELECT 1 FROM jsonb_to_recordset($12::jsonb) AS m(tenant text, message_id text)
+  WHERE EXISTS (SELECT 1 FROM journal j WHERE j.tenant = m.tenant AND j.message_id = m.message_id)
+     OR EXISTS (SELECT 1 FROM dead_letters d WHERE d.tenant = m.tenant AND d.message_id = m.message_id)
+     OR EXISTS (SELECT 1 FROM held_messages h WHERE h.tenant = m.tenant AND h.message_id = m.message_id)
+),
 del_held AS (
   DELETE FROM held_messages h USING jsonb_to_recordset($10::jsonb) AS r(tenant text, kind text, key text, hold_seq bigint)
   WHERE h.tenant = r.tenant AND h.kind = r.kind AND h.key = r.key AND h.hold_seq = r.hold_seq
@@ -88,6 +96,7 @@ del_held AS (
 SELECT cadre_assert(
   (SELECT count(*) FROM ins_actors) + (SELECT count(*) FROM upd_actors) = $11::int,
   'an actor''s sequence number moved: another process committed to it') AS ok,
+  cadre_assert(NOT EXISTS (SELECT 1 FROM dup_ids), 'a message in this batch was already committed') AS fresh,
   (SELECT count(*) FROM ins_journal) AS journal,
   (SELECT count(*) FROM ins_outbox) AS outbox,
   (SELECT count(*) FROM del_timers) + (SELECT count(*) FROM set_timers) AS timers,
@@ -117,6 +126,7 @@ export async function commitBatch(db: Queryable, batch: Batch, at: string): Prom
     JSON.stringify([...batch.heldInserted.values()]),
     JSON.stringify([...batch.heldDeleted.values()]),
     inserts.length + updates.length,
+    JSON.stringify(batch.fresh),
   ]);
 }
 

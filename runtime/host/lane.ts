@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import { Batch, type DeadLetterRow } from './batch.ts';
 import { applyMessage, type InitialActions } from './apply.ts';
 import { commitBatch } from './commit.ts';
-import { countAttempts, seenMessages } from './load.ts';
+import { countAttempts, seenMessages, type SeenMessage } from './load.ts';
 import type { CellCache } from './cells.ts';
 
 /** What a lane needs from its host. */
@@ -89,8 +89,11 @@ export class Lane {
     for (let attempt = 0; ; attempt++) {
       const batch = new Batch();
       const work = this.decodeAll(items, batch);
+      // Duplicates are likely only among redeliveries; otherwise the commit itself
+      // detects them and the retry checks first.
+      const precheck = attempt > 0 || items.some((d) => d.deliveryCount > 1 || d.recovery);
       try {
-        await this.runBatch(work, batch);
+        await this.runBatch(work, batch, precheck);
         this.settle(batch);
         return;
       } catch (e) {
@@ -144,7 +147,7 @@ export class Lane {
     return out;
   }
 
-  private async runBatch(work: Work[], batch: Batch): Promise<void> {
+  private async runBatch(work: Work[], batch: Batch, precheck: boolean): Promise<void> {
     const env = this.env;
     const now = env.clock.now();
     const at = new Date(now).toISOString();
@@ -152,7 +155,7 @@ export class Lane {
     const addresses = work.map((w) => ({ tenant: w.msg.tenant, kind: w.msg.to.kind, key: w.msg.to.key }));
     const recovering = work.filter((w) => w.d.recovery).map((w) => ({ tenant: w.msg.tenant, id: w.msg.id, at }));
     const [seen, attempts] = await Promise.all([
-      seenMessages(env.db, ids),
+      precheck ? seenMessages(env.db, ids) : new Map<string, SeenMessage>(),
       countAttempts(env.db, recovering),
       env.cells.ensure(addresses),
     ]);
@@ -169,6 +172,7 @@ export class Lane {
         continue;
       }
       inBatch.add(idKey);
+      batch.fresh.push({ tenant: msg.tenant, message_id: msg.id });
       if ((attempts.get(idKey) ?? 0) > env.poisonLimit) {
         const reason = `redelivered ${attempts.get(idKey)} times after its process ended while handling it; set aside as a poison message`;
         batch.deadLetters.push(deadRow(d, msg.tenant, msg, { code: 'poison_message', reason }, at));

@@ -5,6 +5,28 @@ import { choiceOption, defaultOperator, intOption, parseTenant } from '../args.t
 import { UsageError } from '../errors.ts';
 import { line, printJson, printTable, type OutputOptions } from '../output.ts';
 import { withRuntime } from '../session.ts';
+import type { Runtime } from '../../runtime.ts';
+
+/** How long `replay` looks for the outcome a running node commits before saying it is pending. */
+const OUTCOME_WAIT_MS = 3000;
+
+/**
+ * The committed outcome of a replayed message. Embedded, this process applies it
+ * itself, so after settling it is known; otherwise a running node applies it, and
+ * the outcome is looked up for a short while.
+ */
+async function replayOutcome(rt: Runtime, tenant: string, messageId: string) {
+  if (rt.role === 'node') {
+    await rt.settle();
+    return rt.send.outcome(tenant, messageId);
+  }
+  const deadline = Date.now() + OUTCOME_WAIT_MS;
+  for (;;) {
+    const outcome = await rt.send.outcome(tenant, messageId);
+    if (outcome || Date.now() > deadline) return outcome;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 const STATUSES = ['open', 'replayed', 'discarded'] as const;
 
@@ -62,9 +84,18 @@ export function registerDeadLetters(program: Command): void {
     .action(async (id: number, opts: ResolveOptions) => {
       const tenant = parseTenant(opts.tenant);
       const by = opts.by || defaultOperator();
-      const { messageId } = await withRuntime({ applies: true }, (rt) => rt.operator.replay(tenant, id, by));
-      if (opts.json) printJson({ id, tenant, status: 'replayed', messageId, by });
-      else line(`replayed dead letter ${id} as message ${messageId} (by ${by}); see it with cadre dead-letters list --tenant ${tenant}`);
+      const { messageId, outcome } = await withRuntime({ applies: true }, async (rt) => {
+        const { messageId } = await rt.operator.replay(tenant, id, by);
+        return { messageId, outcome: await replayOutcome(rt, tenant, messageId) };
+      });
+      if (opts.json) {
+        printJson({ id, tenant, status: 'replayed', messageId, by, outcome: outcome ?? null });
+        return;
+      }
+      line(`replayed dead letter ${id} as message ${messageId} (by ${by})`);
+      if (!outcome) line('its actor applies it shortly; a refusal shows up as a new dead letter');
+      else if (outcome.ok) line(`applied: the actor is now in ${outcome.state} (seq ${outcome.seq})`);
+      else line(`refused again: ${outcome.reason} (${outcome.code}); that is a new dead letter`);
     });
 
   dl.command('discard')
