@@ -93,7 +93,8 @@ export class NatsBus implements Bus {
       subjects: [subject],
       retention,
       storage: StorageType.File,
-      duplicate_window: nanos(this.opts.dedupeWindowMs),
+      // JetStream refuses a dedupe window longer than the stream's max age.
+      duplicate_window: nanos(maxAgeMs > 0 ? Math.min(this.opts.dedupeWindowMs, maxAgeMs) : this.opts.dedupeWindowMs),
       max_age: nanos(maxAgeMs),
     };
     try {
