@@ -81,13 +81,16 @@ export class Sender {
       // A repeated id is dropped by the bus's deduplication, so no reply comes for it:
       // the committed outcome is read from the database instead.
       const committed = new Promise<CommitReply>((resolve) => {
-        polling = setInterval(() => {
-          void this.outcome(message.tenant, id).then((r) => r && resolve(r), () => undefined);
-        }, 250);
+        const check = () => void this.outcome(message.tenant, id).then((r) => r && resolve(r), () => undefined);
+        // A reply normally comes within milliseconds; only a late one is looked up.
+        polling = setTimeout(function again() {
+          check();
+          polling = setTimeout(again, 1000);
+        }, 300);
       });
       return await Promise.race([reply, committed]);
     } finally {
-      clearInterval(polling);
+      clearTimeout(polling);
       sub?.unsubscribe();
     }
   }
