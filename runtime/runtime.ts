@@ -27,9 +27,10 @@ export interface RuntimeOptions {
   /**
    * `node` runs actors: it takes mailbox partitions and runs timers and effects.
    * `client` opens the database, the bus, the outbox relay, `send` and `operator`
-   * and nothing else, so the CLI can read and send beside running nodes without
-   * taking their partitions. A client's messages are applied by a node; with the
-   * in-process bus no other process sees them, so embedded mode needs a `node`.
+   * and nothing else (it does not migrate), so the CLI can read and send beside
+   * running nodes without taking their partitions. A client's messages are
+   * applied by a node; with the in-process bus no other process sees them, so
+   * embedded mode needs a `node`.
    * @default 'node'
    */
   role?: 'node' | 'client';
@@ -83,7 +84,7 @@ export class Runtime {
     return `${this.config.databaseUrl ? 'postgres' : 'pglite'}+${this.config.natsUrl ? 'nats' : 'memory'}`;
   }
 
-  /** Connects, migrates, takes partitions and starts consuming (a client only connects and migrates). */
+  /** Connects, migrates, takes partitions and starts consuming (a client only connects). */
   async start(): Promise<void> {
     if (this.state !== 'initialized' && this.state !== 'stopped') return;
     this.state = 'starting';
@@ -128,7 +129,8 @@ export class Runtime {
   private async open(): Promise<void> {
     const c = this.config;
     this.db = await openDatabase({ url: c.databaseUrl, dataDir: c.databaseUrl ? undefined : `${c.dataDir}`, max: 12 });
-    await migrate(this.db, { log: (m) => this.log.info(m) });
+    // A client never changes the schema: that is for nodes and `cadre migrate`.
+    if (this.role === 'node') await migrate(this.db, { log: (m) => this.log.info(m) });
     this.bus = c.natsUrl
       ? new NatsBus(this.subjects, {
           servers: c.natsUrl,

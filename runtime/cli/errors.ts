@@ -81,7 +81,14 @@ export function describeError(err: unknown): Report {
   if (err instanceof SendTimeoutError) {
     return { code: err.code, message: `${err.message}; is a \`cadre start\` running on this database and NATS?`, exitCode: EXIT.failed };
   }
-  if (err instanceof StoreError) return { code: err.code, message: `${err.message} (check DATABASE_URL and that PostgreSQL is up)`, exitCode: EXIT.failed };
+  if (err instanceof StoreError && err.sqlState === '42P01') {
+    // undefined_table: commands other than start and migrate never create the schema.
+    return { code: 'SCHEMA_MISSING', message: `the database has no Cadre schema yet (${err.message}); run \`cadre migrate\` or \`cadre start\` first`, exitCode: EXIT.failed };
+  }
+  if (err instanceof StoreError) {
+    const hint = err.code === 'STORE_UNAVAILABLE' ? ' (check DATABASE_URL and that PostgreSQL is up)' : '';
+    return { code: err.code, message: `${err.message}${hint}`, exitCode: EXIT.failed };
+  }
   if (err instanceof BusError) return { code: err.code, message: `${err.message} (check NATS_URL and that NATS is up)`, exitCode: EXIT.failed };
   if (err instanceof ZodError) return { code: 'INVALID_INPUT', message: zodMessage(err), exitCode: EXIT.usage };
   const e = err instanceof Error ? err : new Error(String(err));

@@ -95,6 +95,10 @@ async function startNode(env: Env): Promise<Node> {
   };
 }
 
+// Each command is a new process that loads Cadre (and PGlite) afresh: about 1.5 s on an
+// idle machine, a good deal more when the machine is busy with other test files.
+const SLOW = 150_000;
+
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -144,7 +148,7 @@ describe.concurrent('cadre CLI', () => {
     expect(locked.code).toBe(1);
     expect(locked.stderr).toMatch(/^error: the embedded database is in use by a running `cadre start` \(pid \d+\); stop it first, or run Cadre with DATABASE_URL and NATS_URL/);
     expect(await node.stop('SIGINT')).toMatchObject({ code: 0 });
-  });
+  }, SLOW);
 
   it('PostgreSQL + NATS: commands operate a running `cadre start` without taking its partitions', async () => {
     const id = randomBytes(4).toString('hex');
@@ -176,6 +180,16 @@ describe.concurrent('cadre CLI', () => {
       expect(await json(env, 'actor', 'show', 'acme/deal/D-1')).toMatchObject({ status: 'active', state: 'open.qualified', seq: 4, heldMessages: 0 });
 
       expect(await ok(env, 'send', 'acme/deal/D-1', '{"type":"deal.touch","activity":"call"}')).toMatch(/^sent deal\.touch to acme\/deal\/D-1 \(message \S+\)/);
+      // Replay: the node applies the replayed message, and the command reports its commit.
+      expect((await cadre(env, 'send', 'acme/deal/D-2', '{"type":"deal.qualify"}', '--wait')).code).toBe(1);
+      await ok(env, 'send', 'acme/deal/D-2', '{"type":"deal.create","title":"Gutters"}', '--wait');
+      const [notAccepted] = await json<{ id: number; code: string }[]>(env, 'dead-letters', 'list', '--tenant', 'acme', '--kind', 'deal');
+      expect(notAccepted).toMatchObject({ code: 'event_not_accepted' });
+      expect(await json(env, 'dead-letters', 'replay', String(notAccepted!.id), '--tenant', 'acme')).toMatchObject({
+        status: 'replayed',
+        outcome: { ok: true, state: 'open.qualified', seq: 2 },
+      });
+
       expect((await cadre(env, 'send', 'acme/deal/D-1', '{"type":"deal.bogus"}', '--wait')).code).toBe(1);
       const [letter] = await json<{ id: number; code: string }[]>(env, 'dead-letters', 'list', '--tenant', 'acme', '--status', 'open');
       expect(letter).toMatchObject({ code: 'invalid_event' });
@@ -205,7 +219,7 @@ describe.concurrent('cadre CLI', () => {
       expect(stopped).toMatchObject({ code: 0 });
       expect(stopped.stderr).toContain('SIGTERM received: stopping');
     }
-  });
+  }, SLOW);
 
   it('refuses a bad configuration with exit 2, naming the variable, and no stack trace', async () => {
     const r = await cadre({ ...NOWHERE, PORT: 'abc' }, 'actor', 'show', 'acme/deal/D-1');
@@ -214,6 +228,17 @@ describe.concurrent('cadre CLI', () => {
     const j = await cadre({ ...NOWHERE, PORT: 'abc' }, 'migrate', '--json');
     expect(j.code).toBe(2);
     expect(JSON.parse(j.stderr)).toMatchObject({ error: { code: 'CONFIG_INVALID', message: expect.stringContaining('PORT') } });
+  });
+
+  it('reads without changing the schema: on a database never migrated it says to migrate first', async () => {
+    const db = await createTestDatabase('cadre_cli');
+    cleanups.push(() => db.drop());
+    const env = { DATABASE_URL: db.url }; // no NATS_URL: reads need no bus, and no streams are left behind
+    const r = await cadre(env, 'dead-letters', 'list', '--tenant', 'acme');
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/^error: the database has no Cadre schema yet \(.+\); run `cadre migrate` or `cadre start` first\n$/);
+    expect(await ok(env, 'migrate')).toMatch(/applied\s+001_actors\.sql/);
+    expect(await json(env, 'dead-letters', 'list', '--tenant', 'acme')).toEqual([]);
   });
 
   it('refuses a bad address or bad arguments with exit 2 and a hint', async () => {

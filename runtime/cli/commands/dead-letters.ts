@@ -4,29 +4,8 @@ import { Token } from '../../../bus/index.ts';
 import { choiceOption, defaultOperator, intOption, parseTenant } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { line, printJson, printTable, type OutputOptions } from '../output.ts';
-import { withRuntime } from '../session.ts';
 import type { Runtime } from '../../runtime.ts';
-
-/** How long `replay` looks for the outcome a running node commits before saying it is pending. */
-const OUTCOME_WAIT_MS = 3000;
-
-/**
- * The committed outcome of a replayed message. Embedded, this process applies it
- * itself, so after settling it is known; otherwise a running node applies it, and
- * the outcome is looked up for a short while.
- */
-async function replayOutcome(rt: Runtime, tenant: string, messageId: string) {
-  if (rt.role === 'node') {
-    await rt.settle();
-    return rt.send.outcome(tenant, messageId);
-  }
-  const deadline = Date.now() + OUTCOME_WAIT_MS;
-  for (;;) {
-    const outcome = await rt.send.outcome(tenant, messageId);
-    if (outcome || Date.now() > deadline) return outcome;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { withRuntime } from '../session.ts';
 
 const STATUSES = ['open', 'replayed', 'discarded'] as const;
 
@@ -111,4 +90,25 @@ export function registerDeadLetters(program: Command): void {
       if (opts.json) printJson({ id, tenant, status: 'discarded', by });
       else line(`discarded dead letter ${id} (by ${by})`);
     });
+}
+
+/** How long `replay` looks for the outcome a running node commits before saying it is pending. */
+const OUTCOME_WAIT_MS = 3000;
+
+/**
+ * The committed outcome of a replayed message. Embedded, this process applies it
+ * itself, so after settling it is known; otherwise a running node applies it, and
+ * the outcome is looked up for a short while.
+ */
+async function replayOutcome(rt: Runtime, tenant: string, messageId: string) {
+  if (rt.role === 'node') {
+    await rt.settle();
+    return rt.send.outcome(tenant, messageId);
+  }
+  const deadline = Date.now() + OUTCOME_WAIT_MS;
+  for (;;) {
+    const outcome = await rt.send.outcome(tenant, messageId);
+    if (outcome || Date.now() > deadline) return outcome;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
