@@ -187,7 +187,9 @@ export class Lane {
       else if (o.kind === 'applied') batch.replies.push({ to: msg.replyTo, body: { ok: true, id: msg.id, seq: o.seq, state: o.state, duplicate: false } });
       else batch.replies.push({ to: msg.replyTo, body: { ok: true, id: msg.id, seq: cell.seq, state: o.kind, duplicate: false } });
     }
+    const T1 = performance.now();
     if (!batch.empty) await commitBatch(env.db, batch, at);
+    if (process.env.LANE_DEBUG) console.log(`batch ${work.length} commit ${(performance.now() - T1).toFixed(2)}`);
   }
 
   private settle(batch: Batch): void {

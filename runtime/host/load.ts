@@ -22,7 +22,9 @@ SELECT a.tenant, a.kind, a.key, a.seq, a.status, a.snapshot,
             FROM held_messages h WHERE h.tenant = a.tenant AND h.kind = a.kind AND h.key = a.key), '[]'::jsonb) AS held
 FROM actors a
 JOIN jsonb_to_recordset($1::jsonb) AS r(tenant text, kind text, key text)
-  ON a.tenant = r.tenant AND a.kind = r.kind AND a.key = r.key`;
+  ON a.tenant = r.tenant AND a.kind = r.kind AND a.key = r.key
+-- lets the planner probe the primary key (see commit.ts)
+WHERE a.tenant = ANY ($2::text[]) AND a.kind = ANY ($3::text[]) AND a.key = ANY ($4::text[])`;
 
 /** Loads the persisted state of several actors in one round trip; absent ones are new. */
 export async function loadActors(db: Queryable, addresses: ActorAddress[]): Promise<Map<string, LoadedActor>> {
@@ -37,7 +39,12 @@ export async function loadActors(db: Queryable, addresses: ActorAddress[]): Prom
     snapshot: unknown;
     timers: { id: string; setSeq: number; dueAt: string }[];
     held: { holdSeq: number; message: HeldMessage['message'] }[];
-  }>(LOAD_SQL, [JSON.stringify(addresses)]);
+  }>(LOAD_SQL, [
+    JSON.stringify(addresses),
+    [...new Set(addresses.map((a) => a.tenant))],
+    [...new Set(addresses.map((a) => a.kind))],
+    [...new Set(addresses.map((a) => a.key))],
+  ]);
   for (const r of rows) {
     out.set(`${r.tenant}/${r.kind}/${r.key}`, {
       tenant: r.tenant,
@@ -65,9 +72,9 @@ export interface SeenMessage {
 const SEEN_SQL = `
 SELECT r.tenant, r.id, j.seq, j.state, d.code, d.reason, (h.message_id IS NOT NULL) AS held
 FROM jsonb_to_recordset($1::jsonb) AS r(tenant text, id text)
-LEFT JOIN journal j ON j.tenant = r.tenant AND j.message_id = r.id
-LEFT JOIN dead_letters d ON d.tenant = r.tenant AND d.message_id = r.id
-LEFT JOIN held_messages h ON h.tenant = r.tenant AND h.message_id = r.id
+LEFT JOIN journal j ON j.tenant = r.tenant AND j.message_id = r.id AND j.message_id = ANY ($2::text[])
+LEFT JOIN dead_letters d ON d.tenant = r.tenant AND d.message_id = r.id AND d.message_id = ANY ($2::text[])
+LEFT JOIN held_messages h ON h.tenant = r.tenant AND h.message_id = r.id AND h.message_id = ANY ($2::text[])
 WHERE j.seq IS NOT NULL OR d.id IS NOT NULL OR h.message_id IS NOT NULL`;
 
 /** Which of these message ids were already committed (the deduplication check). */
@@ -76,7 +83,7 @@ export async function seenMessages(db: Queryable, ids: { tenant: string; id: str
   if (ids.length === 0) return out;
   const rows = await db.query<{ tenant: string; id: string; seq: number | null; state: string | null; code: string | null; reason: string | null; held: boolean }>(
     SEEN_SQL,
-    [JSON.stringify(ids)],
+    [JSON.stringify(ids), ids.map((i) => i.id)],
   );
   for (const r of rows) {
     out.set(`${r.tenant}:${r.id}`, { seq: r.seq === null ? null : Number(r.seq), state: r.state, code: r.code, reason: r.reason, held: r.held });

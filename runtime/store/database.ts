@@ -73,6 +73,13 @@ export interface OpenDatabaseOptions {
    */
   applicationName?: string;
   /**
+   * PostgreSQL only: plan prepared statements once (`plan_cache_mode =
+   * force_generic_plan`). The runtime's statements are few, hot and shaped for
+   * index lookups, where re-planning each execution costs more than it saves.
+   * @default false
+   */
+  genericPlans?: boolean;
+  /**
    * How long `ping()` waits for `SELECT 1`.
    * @default 2000
    */
@@ -89,6 +96,7 @@ const optionsSchema = z
     max: z.number().int().min(1).max(1000).optional(),
     applicationName: z.string().min(1).max(63).optional(),
     pingTimeoutMs: z.number().int().min(1).max(60_000).optional(),
+    genericPlans: z.boolean().optional(),
   })
   .strict();
 
@@ -99,6 +107,7 @@ export interface ResolvedDatabaseOptions {
   readonly max: number;
   readonly applicationName: string;
   readonly pingTimeoutMs: number;
+  readonly genericPlans: boolean;
 }
 
 /** Validates options once, fills defaults and freezes them; throws StoreUsageError naming the bad option. */
@@ -109,7 +118,7 @@ export function resolveDatabaseOptions(opts: OpenDatabaseOptions): ResolvedDatab
     const where = issue?.path.join('.') || 'options';
     throw new StoreUsageError(`openDatabase: ${where}: ${issue?.message ?? 'invalid'}`);
   }
-  const { url, dataDir, max, applicationName, pingTimeoutMs } = parsed.data;
+  const { url, dataDir, max, applicationName, pingTimeoutMs, genericPlans } = parsed.data;
   if (url === undefined && dataDir === undefined) {
     throw new StoreUsageError("openDatabase: give url (PostgreSQL) or dataDir (embedded PGlite, or ':memory:')");
   }
@@ -119,6 +128,7 @@ export function resolveDatabaseOptions(opts: OpenDatabaseOptions): ResolvedDatab
     max: max ?? 10,
     applicationName: applicationName ?? 'cadre',
     pingTimeoutMs: pingTimeoutMs ?? 2000,
+    genericPlans: genericPlans ?? false,
   });
 }
 

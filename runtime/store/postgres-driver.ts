@@ -36,7 +36,10 @@ function createPool(url: string, options: ResolvedDatabaseOptions) {
     max: options.max,
     prepare: true,
     onnotice: () => {},
-    connection: { application_name: options.applicationName },
+    connection: {
+      application_name: options.applicationName,
+      ...(options.genericPlans ? { plan_cache_mode: 'force_generic_plan' } : {}),
+    },
     types: typeHandlers,
   });
 }
