@@ -79,7 +79,7 @@ async function services(): Promise<Report> {
   const url = PG_ADMIN.replace(/\/[^/]*$/, `/${dbName}`);
   const prefix = `bench${id}`;
   const env = { ...process.env, DATABASE_URL: url, NATS_URL: NATS, CADRE_SUBJECT_PREFIX: prefix, CADRE_STREAM_PREFIX: `BENCH${id}`, CADRE_LOG_LEVEL: 'warn', CADRE_NODE_ID: `bench-${id}` };
-  const child = fork(new URL('./host.ts', import.meta.url).pathname, { env, execArgv: ['--import', 'tsx', '--expose-gc'] });
+  const child = fork(new URL('./host.ts', import.meta.url).pathname, { env, execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_HOST_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_HOST_PROF] : [])] });
   const subjects = new Subjects(prefix, loadConfig(env).partitions);
   const bus = new NatsBus(subjects, { servers: NATS, streamPrefix: `BENCH${id}`, dedupeWindowMs: 120_000, ackWaitMs: 30_000, maxAckPending: 1000, eventsMaxAgeMs: 3_600_000 });
   try {

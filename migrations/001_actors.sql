@@ -20,7 +20,6 @@ CREATE TABLE actors (
   PRIMARY KEY (tenant, kind, key)
 );
 CREATE INDEX actors_by_state ON actors (tenant, kind, state);
-CREATE INDEX actors_by_partition ON actors (partition);
 
 CREATE TABLE journal (
   tenant         text        NOT NULL,

@@ -128,7 +128,7 @@ export class Runtime {
 
   private async open(): Promise<void> {
     const c = this.config;
-    this.db = await openDatabase({ url: c.databaseUrl, dataDir: c.databaseUrl ? undefined : `${c.dataDir}`, max: 12, genericPlans: true });
+    this.db = await openDatabase({ url: c.databaseUrl, dataDir: c.databaseUrl ? undefined : `${c.dataDir}`, max: 12, lookupPlans: true });
     // A client never changes the schema: that is for nodes and `cadre migrate`.
     if (this.role === 'node') await migrate(this.db, { log: (m) => this.log.info(m) });
     this.bus = c.natsUrl

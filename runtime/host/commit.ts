@@ -15,24 +15,19 @@ import { stateString } from './kind.ts';
  *
  * Only the parts a batch needs are in its statement (an empty CTE still costs
  * executor work), so a handful of statement shapes exist; each is prepared once.
- * Row sets travel as jsonb (`jsonb_to_recordset`), which the planner always
- * estimates at 100 rows; the `= ANY(array)` conditions beside each join let it
- * probe primary keys instead of scanning tables.
+ * Row sets travel as jsonb (`jsonb_to_recordset`). The duplicate check is a LATERAL
+ * probe per message id: written as a join or with `= ANY(array)`, the planner
+ * scanned the journal (measured: 11 ms against 0.1 ms at 80,000 entries).
  */
 
 type Param = (value: unknown) => string;
 
-const ADDR = (t: string, p: Param, b: Keys) =>
-  `${t}.tenant = ANY (${p(b.tenants)}::text[]) AND ${t}.kind = ANY (${p(b.kinds)}::text[]) AND ${t}.key = ANY (${p(b.keys)}::text[])`;
-
 interface Keys {
   tenants: string[];
-  kinds: string[];
-  keys: string[];
   ids: string[];
 }
 
-const PARTS: { name: string; rows: (b: Batch, rows: Rows) => unknown[]; sql: (rows: string, p: Param, k: Keys) => string }[] = [
+const PARTS: { name: string; rows: (b: Batch, rows: Rows) => unknown[]; sql: (rows: string) => string }[] = [
   {
     name: 'ins_actors',
     rows: (_b, r) => r.inserts,
@@ -45,11 +40,11 @@ const PARTS: { name: string; rows: (b: Batch, rows: Rows) => unknown[]; sql: (ro
   {
     name: 'upd_actors',
     rows: (_b, r) => r.updates,
-    sql: (rows, p, k) => `UPDATE actors a SET seq = r.seq, status = r.status, machine_status = r.machine_status, state = r.state,
+    sql: (rows) => `UPDATE actors a SET seq = r.seq, status = r.status, machine_status = r.machine_status, state = r.state,
          state_value = r.state_value, context = r.context, snapshot = r.snapshot, updated_at = r.at
   FROM jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, kind text, key text, old_seq bigint, seq bigint, status text, machine_status text,
        state text, state_value jsonb, context jsonb, snapshot jsonb, at timestamptz)
-  WHERE a.tenant = r.tenant AND a.kind = r.kind AND a.key = r.key AND a.seq = r.old_seq AND ${ADDR('a', p, k)}
+  WHERE a.tenant = r.tenant AND a.kind = r.kind AND a.key = r.key AND a.seq = r.old_seq
   RETURNING 1`,
   },
   {
@@ -72,8 +67,8 @@ const PARTS: { name: string; rows: (b: Batch, rows: Rows) => unknown[]; sql: (ro
   {
     name: 'del_timers',
     rows: (b) => [...b.timersDeleted.values()],
-    sql: (rows, p, k) => `DELETE FROM timers t USING jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, kind text, key text, timer_id text)
-  WHERE t.tenant = r.tenant AND t.kind = r.kind AND t.key = r.key AND t.timer_id = r.timer_id AND ${ADDR('t', p, k)}
+    sql: (rows) => `DELETE FROM timers t USING jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, kind text, key text, timer_id text)
+  WHERE t.tenant = r.tenant AND t.kind = r.kind AND t.key = r.key AND t.timer_id = r.timer_id
   RETURNING 1`,
   },
   {
@@ -118,8 +113,8 @@ const PARTS: { name: string; rows: (b: Batch, rows: Rows) => unknown[]; sql: (ro
   {
     name: 'del_held',
     rows: (b) => [...b.heldDeleted.values()],
-    sql: (rows, p, k) => `DELETE FROM held_messages h USING jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, kind text, key text, hold_seq bigint)
-  WHERE h.tenant = r.tenant AND h.kind = r.kind AND h.key = r.key AND h.hold_seq = r.hold_seq AND ${ADDR('h', p, k)}
+    sql: (rows) => `DELETE FROM held_messages h USING jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, kind text, key text, hold_seq bigint)
+  WHERE h.tenant = r.tenant AND h.kind = r.kind AND h.key = r.key AND h.hold_seq = r.hold_seq
   RETURNING 1`,
   },
 ];
@@ -143,7 +138,7 @@ export async function commitBatch(db: Queryable, batch: Batch, at: string): Prom
   const ctes: string[] = [];
   for (const part of PARTS) {
     const r = part.rows(batch, rows);
-    if (r.length > 0) ctes.push(`${part.name} AS (\n  ${part.sql(p(JSON.stringify(r)), p, keys)}\n)`);
+    if (r.length > 0) ctes.push(`${part.name} AS (\n  ${part.sql(p(JSON.stringify(r)))}\n)`);
   }
   const checks: string[] = [];
   const actors = rows.inserts.length + rows.updates.length;
@@ -152,14 +147,15 @@ export async function commitBatch(db: Queryable, batch: Batch, at: string): Prom
     checks.push(`cadre_assert(${counted.join(' + ')} = ${p(actors)}::int, 'an actor''s sequence number moved: another process committed to it')`);
   }
   if (keys.ids.length > 0) {
-    // Conservative (ids of any of the batch's tenants): a false alarm only costs a
-    // retry with the exact check first.
-    const ids = `${p(keys.ids)}::text[]`;
-    const tenants = `${p(keys.tenants)}::text[]`;
+    // LATERAL makes each id an exact probe of the (tenant, message_id) indexes,
+    // whatever the statistics say.
+    const pairs = `unnest(${p(keys.ids)}::text[], ${p(keys.tenants)}::text[]) AS m(id, tenant)`;
     ctes.push(`dup_ids AS (
-  SELECT 1 FROM journal j WHERE j.tenant = ANY (${tenants}) AND j.message_id = ANY (${ids})
-  UNION ALL SELECT 1 FROM dead_letters d WHERE d.tenant = ANY (${tenants}) AND d.message_id = ANY (${ids})
-  UNION ALL SELECT 1 FROM held_messages h WHERE h.tenant = ANY (${tenants}) AND h.message_id = ANY (${ids})
+  SELECT 1 FROM ${pairs}, LATERAL (
+    SELECT 1 FROM journal j WHERE j.tenant = m.tenant AND j.message_id = m.id
+    UNION ALL SELECT 1 FROM dead_letters d WHERE d.tenant = m.tenant AND d.message_id = m.id
+    UNION ALL SELECT 1 FROM held_messages h WHERE h.tenant = m.tenant AND h.message_id = m.id
+    LIMIT 1) x
 )`);
     checks.push(`cadre_assert(NOT EXISTS (SELECT 1 FROM dup_ids), 'a message in this batch was already committed')`);
   }
@@ -181,16 +177,7 @@ function actorRows(batch: Batch, at: string): Rows {
 }
 
 function keysOf(batch: Batch): Keys {
-  const tenants = new Set(batch.fresh.map((f) => f.tenant));
-  const kinds = new Set<string>();
-  const keys = new Set<string>();
-  const addresses = [...batch.cells.values()].map((c) => c.cell.address).concat([...batch.timersDeleted.values(), ...batch.heldDeleted.values()]);
-  for (const a of addresses) {
-    tenants.add(a.tenant);
-    kinds.add(a.kind);
-    keys.add(a.key);
-  }
-  return { tenants: [...tenants], kinds: [...kinds], keys: [...keys], ids: batch.fresh.map((f) => f.message_id) };
+  return { tenants: batch.fresh.map((f) => f.tenant), ids: batch.fresh.map((f) => f.message_id) };
 }
 
 function actorRow(snapshot: AnyMachineSnapshot, persisted: unknown, at: string) {

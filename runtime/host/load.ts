@@ -22,9 +22,7 @@ SELECT a.tenant, a.kind, a.key, a.seq, a.status, a.snapshot,
             FROM held_messages h WHERE h.tenant = a.tenant AND h.kind = a.kind AND h.key = a.key), '[]'::jsonb) AS held
 FROM actors a
 JOIN jsonb_to_recordset($1::jsonb) AS r(tenant text, kind text, key text)
-  ON a.tenant = r.tenant AND a.kind = r.kind AND a.key = r.key
--- lets the planner probe the primary key (see commit.ts)
-WHERE a.tenant = ANY ($2::text[]) AND a.kind = ANY ($3::text[]) AND a.key = ANY ($4::text[])`;
+  ON a.tenant = r.tenant AND a.kind = r.kind AND a.key = r.key`;
 
 /** Loads the persisted state of several actors in one round trip; absent ones are new. */
 export async function loadActors(db: Queryable, addresses: ActorAddress[]): Promise<Map<string, LoadedActor>> {
@@ -39,12 +37,7 @@ export async function loadActors(db: Queryable, addresses: ActorAddress[]): Prom
     snapshot: unknown;
     timers: { id: string; setSeq: number; dueAt: string }[];
     held: { holdSeq: number; message: HeldMessage['message'] }[];
-  }>(LOAD_SQL, [
-    JSON.stringify(addresses),
-    [...new Set(addresses.map((a) => a.tenant))],
-    [...new Set(addresses.map((a) => a.kind))],
-    [...new Set(addresses.map((a) => a.key))],
-  ]);
+  }>(LOAD_SQL, [JSON.stringify(addresses)]);
   for (const r of rows) {
     out.set(`${r.tenant}/${r.kind}/${r.key}`, {
       tenant: r.tenant,
@@ -70,23 +63,23 @@ export interface SeenMessage {
 }
 
 const SEEN_SQL = `
-SELECT r.tenant, r.id, j.seq, j.state, d.code, d.reason, (h.message_id IS NOT NULL) AS held
-FROM jsonb_to_recordset($1::jsonb) AS r(tenant text, id text)
-LEFT JOIN journal j ON j.tenant = r.tenant AND j.message_id = r.id AND j.message_id = ANY ($2::text[])
-LEFT JOIN dead_letters d ON d.tenant = r.tenant AND d.message_id = r.id AND d.message_id = ANY ($2::text[])
-LEFT JOIN held_messages h ON h.tenant = r.tenant AND h.message_id = r.id AND h.message_id = ANY ($2::text[])
-WHERE j.seq IS NOT NULL OR d.id IS NOT NULL OR h.message_id IS NOT NULL`;
+SELECT r.tenant, r.id, j.seq, j.state, d.code, d.reason, h.held
+FROM unnest($1::text[], $2::text[]) AS r(tenant, id)
+LEFT JOIN LATERAL (SELECT seq, state FROM journal WHERE tenant = r.tenant AND message_id = r.id) j ON true
+LEFT JOIN LATERAL (SELECT code, reason FROM dead_letters WHERE tenant = r.tenant AND message_id = r.id) d ON true
+LEFT JOIN LATERAL (SELECT true AS held FROM held_messages WHERE tenant = r.tenant AND message_id = r.id) h ON true
+WHERE j.seq IS NOT NULL OR d.code IS NOT NULL OR h.held`;
 
 /** Which of these message ids were already committed (the deduplication check). */
 export async function seenMessages(db: Queryable, ids: { tenant: string; id: string }[]): Promise<Map<string, SeenMessage>> {
   const out = new Map<string, SeenMessage>();
   if (ids.length === 0) return out;
-  const rows = await db.query<{ tenant: string; id: string; seq: number | null; state: string | null; code: string | null; reason: string | null; held: boolean }>(
+  const rows = await db.query<{ tenant: string; id: string; seq: number | null; state: string | null; code: string | null; reason: string | null; held: boolean | null }>(
     SEEN_SQL,
-    [JSON.stringify(ids), ids.map((i) => i.id)],
+    [ids.map((i) => i.tenant), ids.map((i) => i.id)],
   );
   for (const r of rows) {
-    out.set(`${r.tenant}:${r.id}`, { seq: r.seq === null ? null : Number(r.seq), state: r.state, code: r.code, reason: r.reason, held: r.held });
+    out.set(`${r.tenant}:${r.id}`, { seq: r.seq === null ? null : Number(r.seq), state: r.state, code: r.code, reason: r.reason, held: r.held === true });
   }
   return out;
 }

@@ -73,12 +73,16 @@ export interface OpenDatabaseOptions {
    */
   applicationName?: string;
   /**
-   * PostgreSQL only: plan prepared statements once (`plan_cache_mode =
-   * force_generic_plan`). The runtime's statements are few, hot and shaped for
-   * index lookups, where re-planning each execution costs more than it saves.
+   * PostgreSQL only: plans for short index lookups. Prepared statements are
+   * planned once (`plan_cache_mode = force_generic_plan`) and the planner is
+   * steered to nested loops over index probes (`enable_seqscan`, `enable_hashjoin`
+   * and `enable_mergejoin` off: cost penalties, not bans). The runtime's statements
+   * join a few rows to large tables by key; with PostgreSQL's defaults a table
+   * without fresh statistics (young, or with autovacuum off) got plans that read
+   * the whole journal or actors table for every commit, and kept them cached.
    * @default false
    */
-  genericPlans?: boolean;
+  lookupPlans?: boolean;
   /**
    * How long `ping()` waits for `SELECT 1`.
    * @default 2000
@@ -96,7 +100,7 @@ const optionsSchema = z
     max: z.number().int().min(1).max(1000).optional(),
     applicationName: z.string().min(1).max(63).optional(),
     pingTimeoutMs: z.number().int().min(1).max(60_000).optional(),
-    genericPlans: z.boolean().optional(),
+    lookupPlans: z.boolean().optional(),
   })
   .strict();
 
@@ -107,7 +111,7 @@ export interface ResolvedDatabaseOptions {
   readonly max: number;
   readonly applicationName: string;
   readonly pingTimeoutMs: number;
-  readonly genericPlans: boolean;
+  readonly lookupPlans: boolean;
 }
 
 /** Validates options once, fills defaults and freezes them; throws StoreUsageError naming the bad option. */
@@ -118,7 +122,7 @@ export function resolveDatabaseOptions(opts: OpenDatabaseOptions): ResolvedDatab
     const where = issue?.path.join('.') || 'options';
     throw new StoreUsageError(`openDatabase: ${where}: ${issue?.message ?? 'invalid'}`);
   }
-  const { url, dataDir, max, applicationName, pingTimeoutMs, genericPlans } = parsed.data;
+  const { url, dataDir, max, applicationName, pingTimeoutMs, lookupPlans } = parsed.data;
   if (url === undefined && dataDir === undefined) {
     throw new StoreUsageError("openDatabase: give url (PostgreSQL) or dataDir (embedded PGlite, or ':memory:')");
   }
@@ -128,7 +132,7 @@ export function resolveDatabaseOptions(opts: OpenDatabaseOptions): ResolvedDatab
     max: max ?? 10,
     applicationName: applicationName ?? 'cadre',
     pingTimeoutMs: pingTimeoutMs ?? 2000,
-    genericPlans: genericPlans ?? false,
+    lookupPlans: lookupPlans ?? false,
   });
 }
 

@@ -38,7 +38,7 @@ function createPool(url: string, options: ResolvedDatabaseOptions) {
     onnotice: () => {},
     connection: {
       application_name: options.applicationName,
-      ...(options.genericPlans ? { plan_cache_mode: 'force_generic_plan' } : {}),
+      ...(options.lookupPlans ? LOOKUP_PLANS : {}),
     },
     types: typeHandlers,
   });
@@ -47,6 +47,14 @@ function createPool(url: string, options: ResolvedDatabaseOptions) {
 type Sql = ReturnType<typeof createPool>;
 /** What runStatement needs; the pool and a transaction's sql both have it. */
 type Runner = Pick<Sql, 'unsafe'>;
+
+/** Session settings of `lookupPlans` (see OpenDatabaseOptions). Penalties, not bans. */
+const LOOKUP_PLANS = {
+  plan_cache_mode: 'force_generic_plan',
+  enable_seqscan: 'off',
+  enable_hashjoin: 'off',
+  enable_mergejoin: 'off',
+};
 
 // simple: false keeps one statement per query (extended protocol), as on PGlite; postgres.js
 // would otherwise use the simple protocol for queries without parameters. Not in its types.
