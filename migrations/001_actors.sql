@@ -19,7 +19,10 @@ CREATE TABLE actors (
   updated_at     timestamptz NOT NULL,
   PRIMARY KEY (tenant, kind, key)
 );
-CREATE INDEX actors_by_state ON actors (tenant, kind, state);
+-- Secondary indexes lead with a column other than tenant: sharing the primary key's
+-- leading columns, a table without statistics had its key lookups planned on them
+-- (a scan of every actor of the kind per commit).
+CREATE INDEX actors_by_state ON actors (state, kind, tenant);
 
 CREATE TABLE journal (
   tenant         text        NOT NULL,
@@ -37,7 +40,7 @@ CREATE TABLE journal (
   PRIMARY KEY (tenant, kind, key, seq)
 );
 -- The message id is the deduplication key: a message is applied at most once.
-CREATE UNIQUE INDEX journal_message_id ON journal (tenant, message_id);
+CREATE UNIQUE INDEX journal_message_id ON journal (message_id, tenant);
 
 CREATE TABLE outbox (
   tenant     text        NOT NULL,
@@ -89,7 +92,7 @@ CREATE TABLE effects (
   PRIMARY KEY (tenant, id)
 );
 CREATE INDEX effects_due ON effects (partition, next_attempt_at) WHERE status = 'pending';
-CREATE INDEX effects_by_actor ON effects (tenant, kind, key);
+CREATE INDEX effects_by_actor ON effects (key, kind, tenant);
 
 CREATE TABLE dead_letters (
   id               bigserial   PRIMARY KEY,
@@ -108,7 +111,7 @@ CREATE TABLE dead_letters (
   resolved_at      timestamptz,
   resolved_by      text
 );
-CREATE UNIQUE INDEX dead_letters_message_id ON dead_letters (tenant, message_id) WHERE message_id IS NOT NULL;
+CREATE UNIQUE INDEX dead_letters_message_id ON dead_letters (message_id, tenant) WHERE message_id IS NOT NULL;
 CREATE INDEX dead_letters_open ON dead_letters (tenant, status, created_at);
 
 -- Messages that reached a paused actor, replayed in order when it resumes.
@@ -122,7 +125,7 @@ CREATE TABLE held_messages (
   held_at    timestamptz NOT NULL,
   PRIMARY KEY (tenant, kind, key, hold_seq)
 );
-CREATE UNIQUE INDEX held_messages_message_id ON held_messages (tenant, message_id);
+CREATE UNIQUE INDEX held_messages_message_id ON held_messages (message_id, tenant);
 
 -- Instance tables (not tenant data): which runtime process owns which partition.
 CREATE TABLE runtime_nodes (

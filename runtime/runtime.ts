@@ -11,6 +11,7 @@ import { EffectExecutor, type EffectHandler } from './effects.ts';
 import { AllPartitions, LeasedPartitions, type Ownership } from './ownership.ts';
 import { Sender } from './send.ts';
 import { Operator } from './operator.ts';
+import { ScriptJobs, SCRIPT_RUN, scriptRunEffect } from './scripts/index.ts';
 
 /** The runtime's lifecycle: initialized → starting → running → stopping → stopped, or failed. */
 export type RuntimeState = 'initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -63,6 +64,8 @@ export class Runtime {
   send!: Sender;
   /** Operator control: pause, resume, stop actors; dead letters. */
   operator!: Operator;
+  /** Script jobs in the sandbox, recorded in `script_jobs`; they back the `script.run` effect. */
+  scripts!: ScriptJobs;
   private maintenance?: NodeJS.Timeout;
 
   constructor(
@@ -95,6 +98,7 @@ export class Runtime {
         this.log.info({ mode: this.mode, role: 'client' }, 'runtime client started');
         return;
       }
+      await this.scripts.start(); // before anything can submit an effect: fails jobs a stopped process left unfinished
       this.host.stats.commits = 0;
       await this.ownership.start(this.host);
       this.timers.start();
@@ -147,6 +151,8 @@ export class Runtime {
     const owned = () => this.ownership.owned();
     this.effects = new EffectExecutor(this.db, this.clock, this.subjects, this.relay, owned, this.log);
     for (const h of this.options.effects ?? []) this.effects.register(h);
+    this.scripts = new ScriptJobs(this.db, { nodeId: c.nodeId, clock: this.clock, log: this.log });
+    if (!this.options.effects?.some((h) => h.actionType === SCRIPT_RUN)) this.effects.register(scriptRunEffect(this.scripts));
     this.host = new ActorHost({
       db: this.db,
       bus: this.bus,
@@ -178,6 +184,7 @@ export class Runtime {
   }
 
   private async close(): Promise<void> {
+    await this.scripts?.close();
     await this.relay?.stop();
     await this.bus?.stop();
     await this.db?.close();

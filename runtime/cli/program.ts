@@ -9,6 +9,7 @@ import { registerDeadLetters } from './commands/dead-letters.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerSend } from './commands/send.ts';
 import { registerStart } from './commands/start.ts';
+import { registerScript } from './commands/script.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -44,5 +45,6 @@ export function buildProgram(): Command {
   registerActor(program);
   registerSend(program);
   registerDeadLetters(program);
+  registerScript(program);
   return program;
 }
