@@ -43,6 +43,9 @@ CREATE TABLE journal (
 CREATE UNIQUE INDEX journal_message_id ON journal (message_id, tenant);
 
 CREATE TABLE outbox (
+  -- Commit order: re-publishing after a crash follows it, so one sender's messages
+  -- keep their order (created_at ties within a batch, and ids do not sort by seq).
+  position   bigserial   NOT NULL,
   tenant     text        NOT NULL,
   message_id text        NOT NULL,
   partition  int         NOT NULL,
@@ -51,7 +54,7 @@ CREATE TABLE outbox (
   created_at timestamptz NOT NULL,
   PRIMARY KEY (tenant, message_id)
 );
-CREATE INDEX outbox_by_partition ON outbox (partition, created_at);
+CREATE INDEX outbox_by_partition ON outbox (partition, position);
 
 CREATE TABLE timers (
   tenant    text        NOT NULL,

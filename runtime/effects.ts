@@ -163,6 +163,16 @@ export class EffectExecutor {
 
   private async attempt(e: PendingEffect, h: EffectHandler): Promise<void> {
     const attempt = e.attempts + 1;
+    // Claim this attempt: of two runners (a poll racing a submit, a partition that
+    // moved) only one gets it. The lease keeps pollers off while it runs; if this
+    // process dies, the effect is due again when the lease ends.
+    const lease = new Date(this.clock.now() + (h.timeoutMs ?? 30_000) + 5_000).toISOString();
+    const claimed = await this.db.query(
+      `UPDATE effects SET attempts = $3, next_attempt_at = $4::timestamptz
+       WHERE tenant = $1 AND id = $2 AND status = 'pending' AND attempts = $5 RETURNING id`,
+      [e.tenant, e.id, attempt, lease, e.attempts],
+    );
+    if (claimed.length === 0) return;
     const timeout = AbortSignal.timeout(h.timeoutMs ?? 30_000);
     const signal = AbortSignal.any([timeout, this.abort.signal]);
     try {
@@ -183,7 +193,7 @@ export class EffectExecutor {
       const wait = Math.min(r.maxBackoffMs ?? 60_000, (r.backoffMs ?? 1000) * 2 ** (attempt - 1));
       const next = new Date(this.clock.now() + wait).toISOString();
       await this.db.query(
-        `UPDATE effects SET attempts = $3, next_attempt_at = $4::timestamptz, last_error = $5 WHERE tenant = $1 AND id = $2 AND status = 'pending'`,
+        `UPDATE effects SET next_attempt_at = $4::timestamptz, last_error = $5 WHERE tenant = $1 AND id = $2 AND status = 'pending' AND attempts = $3`,
         [e.tenant, e.id, attempt, next, message],
       );
       this.log.warn({ effect: e.id, actionType: e.action_type, attempt, retryInMs: wait, err: message }, 'effect attempt failed; retrying');

@@ -142,20 +142,26 @@ export class Operator {
     } catch {
       throw new OperatorError(`dead letter ${id} is not a well-formed message (${dl.code}); it cannot be replayed, only discarded`, 'not_replayable');
     }
-    const messageId = `${original.id}~replay-${id}`;
-    const claimed = await this.db.query(
-      `UPDATE dead_letters SET status = 'replayed', resolved_at = $3::timestamptz, resolved_by = $4 WHERE tenant = $1 AND id = $2 AND status = 'open' RETURNING id`,
-      [tenant, id, new Date(this.clock.now()).toISOString(), by],
-    );
-    if (claimed.length === 0) throw new OperatorError(`dead letter ${id} was resolved meanwhile`, 'conflict');
-    const address = { tenant: original.tenant, ...original.to };
-    await this.sender.send(address, original.event, {
-      id: messageId,
+    if (original.tenant !== tenant) {
+      throw new OperatorError(`dead letter ${id} holds a message for tenant ${original.tenant}; it cannot be replayed from tenant ${tenant}`, 'not_replayable');
+    }
+    const message = this.sender.message({ tenant, ...original.to }, original.event, {
+      id: `${original.id}~replay-${id}`,
       correlationId: original.correlationId,
       causationId: original.id,
       from: `operator:${by}`,
     });
-    return { messageId };
+    // Marked replayed and queued in one transaction: either both happen or neither.
+    const entry = await this.db.transaction(async (tx) => {
+      const claimed = await tx.query(
+        `UPDATE dead_letters SET status = 'replayed', resolved_at = $3::timestamptz, resolved_by = $4 WHERE tenant = $1 AND id = $2 AND status = 'open' RETURNING id`,
+        [tenant, id, new Date(this.clock.now()).toISOString(), by],
+      );
+      if (claimed.length === 0) throw new OperatorError(`dead letter ${id} was resolved meanwhile`, 'conflict');
+      return this.sender.enqueue(tx, message);
+    });
+    this.sender.publish([entry]);
+    return { messageId: message.id };
   }
 
   /** Marks a dead letter as handled without replaying it. */

@@ -59,7 +59,7 @@ export class OutboxRelay {
       await this.flushDeletes();
       const rows = await this.db.query<OutboxEntry>(
         `SELECT tenant, message_id, partition, subject, payload FROM outbox WHERE ${inPartitions('$1')}
-         ORDER BY created_at, message_id LIMIT 2000`,
+         ORDER BY position LIMIT 2000`,
         [JSON.stringify(partitions)],
       );
       const fresh = rows.filter((r) => !this.queued.has(`${r.tenant}:${r.message_id}`));

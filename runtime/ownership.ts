@@ -62,6 +62,8 @@ export interface LeaseOptions {
  */
 export class LeasedPartitions implements Ownership {
   private readonly mine = new Set<number>();
+  /** Hand-overs in progress, per partition: they run beside the renewals, never blocking them. */
+  private readonly handovers = new Map<number, Promise<void>>();
   private listener?: OwnershipListener;
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
@@ -80,6 +82,7 @@ export class LeasedPartitions implements Ownership {
       [this.opts.partitions],
     );
     await this.tick();
+    await Promise.all(this.handovers.values()); // started means consuming
     this.timer = setInterval(() => {
       this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
     }, this.opts.renewMs);
@@ -95,6 +98,7 @@ export class LeasedPartitions implements Ownership {
     this.stopped = true;
     clearInterval(this.timer);
     await this.ticking;
+    await Promise.all(this.handovers.values());
     for (const p of [...this.mine]) await this.release(p);
     await this.db.query(`DELETE FROM runtime_nodes WHERE node_id = $1`, [this.opts.nodeId]).catch(() => undefined);
   }
@@ -112,14 +116,14 @@ export class LeasedPartitions implements Ownership {
         [this.opts.nodeId, ttl],
       );
       const still = new Set(renewed.map((r) => Number(r.partition)));
-      for (const p of [...this.mine]) if (!still.has(p)) await this.lose(p, 'its lease was taken by another process');
+      for (const p of [...this.mine]) if (!still.has(p)) this.lose(p, 'its lease was taken by another process');
       const live = await this.db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM runtime_nodes WHERE heartbeat_at > now() - $1::interval`,
         [ttl],
       );
       const share = Math.ceil(this.opts.partitions / Math.max(1, Number(live[0]?.n ?? 1)));
       if (this.mine.size < share) await this.claim(share - this.mine.size, ttl);
-      else if (this.mine.size > share) for (const p of [...this.mine].slice(share)) await this.release(p);
+      else if (this.mine.size > share) for (const p of [...this.mine].slice(share)) this.handover(p, () => this.release(p));
     } catch (err) {
       this.log.error({ err }, 'could not renew partition leases; will retry (check the database)');
     }
@@ -138,21 +142,35 @@ export class LeasedPartitions implements Ownership {
     );
     for (const r of rows) {
       const p = Number(r.partition);
-      if (this.mine.has(p)) continue;
+      if (this.mine.has(p) || this.handovers.has(p)) continue;
       this.mine.add(p);
-      try {
-        await this.listener!.gained(p);
-      } catch (err) {
-        this.log.error({ err, partition: p }, 'could not take over a partition; releasing it for another try');
-        await this.release(p);
-      }
+      this.handover(p, async () => {
+        try {
+          await this.listener!.gained(p);
+        } catch (err) {
+          this.log.error({ err, partition: p }, 'could not take over a partition; releasing it for another try');
+          await this.release(p);
+        }
+      });
     }
   }
 
-  private async lose(p: number, why: string): Promise<void> {
+  private lose(p: number, why: string): void {
     this.log.warn({ partition: p }, `partition lost: ${why}`);
     this.mine.delete(p);
-    await this.listener!.lost(p);
+    this.handover(p, () => this.listener!.lost(p));
+  }
+
+  /** Runs one hand-over of a partition at a time, beside the lease renewals. */
+  private handover(p: number, work: () => Promise<void>): void {
+    const previous = this.handovers.get(p) ?? Promise.resolve();
+    const next = previous
+      .then(work)
+      .catch((err: unknown) => this.log.error({ err, partition: p }, 'partition hand-over failed'))
+      .finally(() => {
+        if (this.handovers.get(p) === next) this.handovers.delete(p);
+      });
+    this.handovers.set(p, next);
   }
 
   private async release(p: number): Promise<void> {

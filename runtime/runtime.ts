@@ -119,6 +119,7 @@ export class Runtime {
     if (this.state !== 'running' && this.state !== 'failed') return;
     this.state = 'stopping';
     if (this.role === 'node') {
+      this.host.beginStop();
       clearInterval(this.maintenance);
       this.timers.stop();
       this.effects.stop();
@@ -179,7 +180,7 @@ export class Runtime {
       c.databaseUrl && c.natsUrl
         ? new LeasedPartitions(this.db, { partitions: c.partitions, nodeId: c.nodeId, ttlMs: c.leaseTtlMs, renewMs: c.leaseRenewMs }, this.log)
         : new AllPartitions(c.partitions);
-    this.send = new Sender(this.db, this.bus, this.subjects, this.relay, this.clock);
+    this.send = new Sender(this.db, this.bus, this.subjects, this.relay, this.clock, c.maxMessageBytes);
     this.operator = new Operator(this.db, this.send, this.clock);
   }
 

@@ -1,5 +1,5 @@
 import { ActorAddress, CommitReply, MachineEvent, partitionOf, type ActorMessage, type Bus, type Subjects } from '../bus/index.ts';
-import type { Database } from './store/index.ts';
+import type { Database, Queryable } from './store/index.ts';
 import type { Clock } from './clock.ts';
 import type { OutboxEntry, OutboxRelay } from './outbox.ts';
 import { newId } from './ids.ts';
@@ -23,12 +23,26 @@ export interface SendOptions {
   durable?: boolean;
 }
 
+/** The message is larger than the bus takes; nothing was sent. */
+export class MessageTooLargeError extends Error {
+  readonly code = 'MESSAGE_TOO_LARGE';
+  readonly retryable = false;
+}
+
 /** The message was sent but its commit was not confirmed in time. */
 export class SendTimeoutError extends Error {
   readonly code = 'SEND_TIMEOUT';
   readonly retryable = true;
   constructor(readonly messageId: string, timeoutMs: number) {
     super(`message ${messageId} was accepted but not committed within ${timeoutMs} ms; it stays queued and will be applied once (sending it again with the same id is safe)`);
+  }
+}
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return undefined;
   }
 }
 
@@ -43,23 +57,14 @@ export class Sender {
     private readonly subjects: Subjects,
     private readonly relay: OutboxRelay,
     private readonly clock: Clock,
+    /** Largest message accepted. @default 262144 */
+    private readonly maxMessageBytes = 256 * 1024,
   ) {}
 
   /** Sends one event; with `wait`, resolves with the commit's reply. */
   async send(address: ActorAddress, event: { type: string; [k: string]: unknown }, opts: SendOptions = {}): Promise<CommitReply | { ok: true; id: string; queued: true }> {
-    const to = ActorAddress.parse(address);
-    const ev = MachineEvent.parse(event);
-    const id = opts.id ?? newId();
-    const message: ActorMessage = {
-      id,
-      tenant: to.tenant,
-      to: { kind: to.kind, key: to.key },
-      event: ev,
-      correlationId: opts.correlationId ?? id,
-      causationId: opts.causationId ?? null,
-      from: opts.from ?? 'external:api',
-      sentAt: new Date(this.clock.now()).toISOString(),
-    };
+    const message = this.message(address, event, opts);
+    const id = message.id;
     if (!opts.wait) {
       await this.dispatch(message, opts.durable ?? true);
       return { ok: true, id, queued: true };
@@ -67,31 +72,35 @@ export class Sender {
     const inbox = this.bus.inbox();
     message.replyTo = inbox;
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    let sub: { unsubscribe(): void } | undefined;
-    const reply = new Promise<CommitReply>((resolve, reject) => {
-      const t = setTimeout(() => reject(new SendTimeoutError(id, timeoutMs)), timeoutMs);
-      sub = this.bus.subscribe(inbox, (_s, data) => {
-        clearTimeout(t);
-        resolve(CommitReply.parse(JSON.parse(new TextDecoder().decode(data))));
-      });
+    // Subscribed before dispatching, so that a fast reply is not missed; the clock
+    // for the timeout starts only once the message is accepted.
+    let onReply!: (r: CommitReply) => void;
+    const replied = new Promise<CommitReply>((resolve) => (onReply = resolve));
+    const sub = this.bus.subscribe(inbox, (_s, data) => {
+      const parsed = CommitReply.safeParse(safeJson(data));
+      if (parsed.success) onReply(parsed.data);
     });
+    let timer: NodeJS.Timeout | undefined;
     let polling: NodeJS.Timeout | undefined;
     try {
       await this.dispatch(message, opts.durable ?? true);
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new SendTimeoutError(id, timeoutMs)), timeoutMs);
+      });
       // A repeated id is dropped by the bus's deduplication, so no reply comes for it:
-      // the committed outcome is read from the database instead.
+      // the committed outcome is read from the database instead, after a moment.
       const committed = new Promise<CommitReply>((resolve) => {
         const check = () => void this.outcome(message.tenant, id).then((r) => r && resolve(r), () => undefined);
-        // A reply normally comes within milliseconds; only a late one is looked up.
         polling = setTimeout(function again() {
           check();
           polling = setTimeout(again, 1000);
         }, 300);
       });
-      return await Promise.race([reply, committed]);
+      return await Promise.race([replied, committed, timedOut]);
     } finally {
+      clearTimeout(timer);
       clearTimeout(polling);
-      sub?.unsubscribe();
+      sub.unsubscribe();
     }
   }
 
@@ -109,24 +118,63 @@ export class Sender {
     return { ok: true, id, seq: Number(row.seq), state: row.state ?? '', duplicate: true };
   }
 
-  private async dispatch(message: ActorMessage, durable: boolean): Promise<void> {
-    const address = { tenant: message.tenant, ...message.to };
-    const entry: OutboxEntry = {
-      tenant: message.tenant,
-      message_id: message.id,
-      partition: partitionOf(address, this.subjects.partitions),
-      subject: this.subjects.mailbox(address),
-      payload: JSON.stringify(message),
+  /** Builds and validates a message; throws on a bad address or event. */
+  message(address: ActorAddress, event: { type: string; [k: string]: unknown }, opts: SendOptions = {}): ActorMessage {
+    const to = ActorAddress.parse(address);
+    const id = opts.id ?? newId();
+    return {
+      id,
+      tenant: to.tenant,
+      to: { kind: to.kind, key: to.key },
+      event: MachineEvent.parse(event),
+      correlationId: opts.correlationId ?? id,
+      causationId: opts.causationId ?? null,
+      from: opts.from ?? 'external:api',
+      sentAt: new Date(this.clock.now()).toISOString(),
     };
-    if (!durable) {
-      await this.bus.publish(entry.subject, new TextEncoder().encode(entry.payload), { msgId: entry.message_id });
-      return;
-    }
-    await this.db.query(
+  }
+
+  /**
+   * Writes a message to the outbox inside the caller's transaction; publish it with
+   * `publish` once that transaction committed.
+   */
+  async enqueue(tx: Queryable, message: ActorMessage): Promise<OutboxEntry> {
+    const entry = this.entry(message);
+    await tx.query(
       `INSERT INTO outbox (tenant, message_id, partition, subject, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz)
        ON CONFLICT DO NOTHING`,
       [entry.tenant, entry.message_id, entry.partition, entry.subject, entry.payload, message.sentAt],
     );
-    this.relay.publish([entry]);
+    return entry;
+  }
+
+  /** Publishes committed outbox entries. */
+  publish(entries: OutboxEntry[]): void {
+    this.relay.publish(entries);
+  }
+
+  private entry(message: ActorMessage): OutboxEntry {
+    const address = { tenant: message.tenant, ...message.to };
+    const payload = JSON.stringify(message);
+    const bytes = Buffer.byteLength(payload);
+    if (bytes > this.maxMessageBytes) {
+      throw new MessageTooLargeError(`the message would be ${bytes} bytes; the limit is ${this.maxMessageBytes} (CADRE_MAX_MESSAGE_BYTES)`);
+    }
+    return {
+      tenant: message.tenant,
+      message_id: message.id,
+      partition: partitionOf(address, this.subjects.partitions),
+      subject: this.subjects.mailbox(address),
+      payload,
+    };
+  }
+
+  private async dispatch(message: ActorMessage, durable: boolean): Promise<void> {
+    if (!durable) {
+      const entry = this.entry(message);
+      await this.bus.publish(entry.subject, new TextEncoder().encode(entry.payload), { msgId: entry.message_id });
+      return;
+    }
+    this.relay.publish([await this.enqueue(this.db, message)]);
   }
 }

@@ -26,6 +26,8 @@ export interface ResolveEnv {
   at: string;
   /** Attempts allowed for an action type. */
   maxAttempts(actionType: string): number;
+  /** Largest message the bus takes; a larger send or event refuses the transition. */
+  maxMessageBytes: number;
 }
 
 // Built-in XState actions that would act outside the runtime: machines talk
@@ -87,6 +89,12 @@ export function resolveActions(cell: Cell, seq: number, cause: ActorMessage, act
       // Built-in XState actions without effects (xstate.log) have nothing to commit.
     }
   });
+  for (const row of out.outbox) {
+    const bytes = Buffer.byteLength(row.payload);
+    if (bytes > env.maxMessageBytes) {
+      throw new InvalidActionError(`a message to ${row.subject} would be ${bytes} bytes; the limit is ${env.maxMessageBytes} (CADRE_MAX_MESSAGE_BYTES)`);
+    }
+  }
   return out;
 }
 

@@ -33,14 +33,17 @@ export function applyMessage(batch: Batch, cell: Cell, msg: ActorMessage, env: R
     if (cell.status === 'stopped') return { kind: 'ignored', why: 'actor stopped' };
     if (ev.type === 'cadre.timer.fire') {
       const pending = cell.timers.get(ev.timerId);
-      if (!fromHold && (!pending || pending.setSeq !== ev.setSeq)) return { kind: 'ignored', why: 'timer was cancelled or re-armed' };
+      // A fire held while paused has no row any more; it is stale only if the timer
+      // was armed again meanwhile (a newer setSeq).
+      const stale = fromHold ? pending !== undefined && pending.setSeq !== ev.setSeq : !pending || pending.setSeq !== ev.setSeq;
+      if (stale) return { kind: 'ignored', why: 'timer was cancelled or re-armed' };
       if (cell.status === 'paused' && !fromHold) {
         // The timer has fired; what it carries waits with the other held messages.
         cell.timers.delete(ev.timerId);
         batch.deleteTimer(cell, ev.timerId);
         return hold(batch, cell, msg, env);
       }
-      return step(batch, cell, msg, ev.event, env, init, { timer: ev.timerId, lenient: true });
+      return step(batch, cell, msg, ev.event, env, init, { timer: fromHold && !pending ? undefined : ev.timerId, lenient: true });
     }
     if (cell.status === 'paused' && !fromHold) return hold(batch, cell, msg, env);
     if (ev.type !== 'cadre.effect.result') return dead('invalid_runtime_event', `unexpected runtime event ${type}`);
@@ -94,6 +97,9 @@ function step(
     next = s.snapshot;
   } catch (e) {
     const code = e instanceof InvalidActionError ? e.code : 'machine_error';
+    // A timer whose transition fails has still fired: consumed with its dead letter,
+    // or it would come due again on every poll.
+    if (opts.timer) consumeTimerOnly(batch, cell, opts.timer);
     return { kind: 'dead', code, reason: `${label} failed on ${event.type}: ${(e as Error)?.message ?? String(e)}` };
   }
   batch.touch(cell);

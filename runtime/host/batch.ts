@@ -121,9 +121,14 @@ export class Batch {
   }
 
   deleteTimer(cell: Cell, timerId: string): void {
-    const k = `${cell.id}#${timerId}`;
+    this.deleteTimerRow(cell.address, timerId);
+  }
+
+  /** Deletes a timer row by address, also of an actor that has no cell (an unknown kind). */
+  deleteTimerRow(address: { tenant: string; kind: string; key: string }, timerId: string): void {
+    const k = `${address.tenant}/${address.kind}/${address.key}#${timerId}`;
     this.timersSet.delete(k);
-    this.timersDeleted.set(k, { ...cell.address, timer_id: timerId });
+    this.timersDeleted.set(k, { tenant: address.tenant, kind: address.kind, key: address.key, timer_id: timerId });
   }
 
   hold(row: HeldRow): void {

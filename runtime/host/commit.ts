@@ -60,8 +60,9 @@ const PARTS: { name: string; rows: (b: Batch, rows: Rows) => unknown[]; sql: (ro
     name: 'ins_outbox',
     rows: (b) => b.outbox,
     sql: (rows) => `INSERT INTO outbox (tenant, message_id, partition, subject, payload, created_at)
-  SELECT r.tenant, r.message_id, r.partition, r.subject, r.payload, r.at
-  FROM jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, message_id text, partition int, subject text, payload text, at timestamptz)
+  SELECT e.v->>'tenant', e.v->>'message_id', (e.v->>'partition')::int, e.v->>'subject', e.v->>'payload', (e.v->>'at')::timestamptz
+  FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS e(v, n)
+  ORDER BY e.n -- positions follow commit order
   ON CONFLICT DO NOTHING RETURNING 1`,
   },
   {

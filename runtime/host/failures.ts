@@ -1,4 +1,4 @@
-import { StoreAssertionError, StoreConflictError, StoreError, UniqueViolationError } from '../store/index.ts';
+import { StoreAssertionError, StoreConflictError, StoreDataError, StoreError, UniqueViolationError } from '../store/index.ts';
 
 /**
  * A commit lost a race: an actor's sequence number moved, a message id was
@@ -11,4 +11,9 @@ export function isConflict(e: unknown): boolean {
 /** The database is unavailable for now; the same work may succeed later. */
 export function isRetryable(e: unknown): boolean {
   return e instanceof StoreError && e.retryable;
+}
+
+/** A value in the batch was refused (SQLSTATE classes 22 and 23): one message's fault, found by bisection. */
+export function isDataError(e: unknown): boolean {
+  return e instanceof StoreDataError;
 }

@@ -85,15 +85,26 @@ export class ActorHost implements OwnershipListener {
 
   /** Starts consuming a partition this process now owns. */
   async gained(partition: number): Promise<void> {
-    this.stopping = false;
     // What an earlier owner committed but did not publish goes out first, in order.
     await this.deps.relay.sweep([partition]);
+    await this.consume(partition, 0);
+  }
+
+  private async consume(partition: number, failures: number): Promise<void> {
+    if (this.stopping) return;
     const consumer = await this.deps.bus.consumePartition(partition, (d) => this.laneOf(partition).push(d));
     this.consumers.set(partition, consumer);
     void consumer.closed.then((err) => {
-      if (err && this.consumers.get(partition) === consumer) {
-        this.deps.log.warn({ partition, err: err.message }, 'partition consumer ended; another process may have taken the partition');
-      }
+      if (!err || this.stopping || this.consumers.get(partition) !== consumer) return;
+      // Still ours (the lease says so), so the partition must not go quiet: consume again.
+      const wait = Math.min(10_000, 500 * 2 ** Math.min(failures, 5));
+      this.deps.log.warn({ partition, err: err.message, retryInMs: wait }, 'partition consumer ended unexpectedly; consuming it again');
+      setTimeout(() => {
+        if (this.consumers.get(partition) !== consumer) return;
+        this.consume(partition, failures + 1).catch((e: unknown) => {
+          this.deps.log.error({ partition, err: e }, 'could not consume the partition again; it will be retried when its lease is renewed or moves');
+        });
+      }, wait).unref();
     });
   }
 
@@ -101,8 +112,11 @@ export class ActorHost implements OwnershipListener {
   async lost(partition: number): Promise<void> {
     const c = this.consumers.get(partition);
     this.consumers.delete(partition);
-    await c?.stop().catch(() => undefined);
-    await this.laneOf(partition).idle();
+    await bounded(c?.stop().catch(() => undefined), 2000);
+    // Bounded: under load the lane (shared with other partitions) may never be idle.
+    // What is still queued for this partition commits safely: actors reload from the
+    // database and the commit checks sequence numbers.
+    await bounded(this.laneOf(partition).idle(), 5000);
     this.cells.evictPartition(partition);
   }
 
@@ -130,6 +144,11 @@ export class ActorHost implements OwnershipListener {
   /** Messages queued in the lanes. */
   get depth(): number {
     return this.lanes.reduce((n, l) => n + l.depth, 0);
+  }
+
+  /** From now on retries give up and leave messages to the bus; called first when the runtime stops. */
+  beginStop(): void {
+    this.stopping = true;
   }
 
   /** Stops consumers and drains the lanes. */
@@ -161,4 +180,10 @@ export class ActorHost implements OwnershipListener {
   passivateIdle(): number {
     return this.cells.passivate(this.deps.idleMs);
   }
+}
+
+function bounded(p: Promise<unknown> | undefined, ms: number): Promise<unknown> {
+  if (!p) return Promise.resolve();
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
 }

@@ -1,6 +1,6 @@
 import { ActorMessage, decode, type Delivery, type Subjects } from '../../bus/index.ts';
 import type { Database } from '../store/index.ts';
-import { isRetryable, isConflict } from './failures.ts';
+import { isRetryable, isConflict, isDataError } from './failures.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { Batch, type DeadLetterRow } from './batch.ts';
@@ -42,6 +42,8 @@ type Work = { d: Delivery; msg: ActorMessage };
 export class Lane {
   private queue: Delivery[] = [];
   private running = false;
+  /** Attempts counted for redelivered messages, once per delivery (not per retry or bisection). */
+  private readonly attemptsOf = new WeakMap<Delivery, number>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly env: LaneEnv) {}
@@ -99,15 +101,26 @@ export class Lane {
       } catch (e) {
         for (const w of work) this.env.cells.evict(`${w.msg.tenant}/${w.msg.to.kind}/${w.msg.to.key}`);
         if (this.env.stopping()) return items.forEach((d) => d.nak());
-        if (isConflict(e) && attempt < 5) {
-          this.env.log.warn({ err: e, attempt }, 'commit conflict: another process wrote to one of these actors; reloading and retrying');
+        if (isConflict(e)) {
+          // Another process wrote to one of these actors (a partition changing hands)
+          // or a message was committed meanwhile: reload and try again, backing off.
+          const wait = attempt < 3 ? 0 : Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
+          this.env.log.warn({ err: e, attempt, retryInMs: wait }, 'commit conflict: another process committed to one of these actors; reloading and retrying');
+          await this.keepAlive(items, wait);
           continue;
         }
         if (isRetryable(e)) {
           const wait = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
           this.env.log.error({ err: e, attempt, retryInMs: wait }, 'commit failed: the database is unavailable; retrying (check DATABASE_URL and that PostgreSQL is up)');
-          items.forEach((d) => d.working());
-          await new Promise((r) => setTimeout(r, wait));
+          await this.keepAlive(items, wait);
+          continue;
+        }
+        if (!isDataError(e)) {
+          // Not the messages' fault (a schema that does not match, a bug in the
+          // runtime's SQL): keep them, and say so loudly.
+          const wait = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+          this.env.log.error({ err: e, attempt, retryInMs: wait }, 'commit failed for a reason that is not in the messages; keeping them and retrying (run `cadre migrate`, and report this if it persists)');
+          await this.keepAlive(items, wait);
           continue;
         }
         if (items.length > 1) {
@@ -121,6 +134,13 @@ export class Lane {
         return;
       }
     }
+  }
+
+  /** Waits, keeping the batch and everything queued behind it from being redelivered meanwhile. */
+  private async keepAlive(items: Delivery[], ms: number): Promise<void> {
+    items.forEach((d) => d.working());
+    this.queue.forEach((d) => d.working());
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   }
 
   private decodeAll(items: Delivery[], batch: Batch): Work[] {
@@ -140,6 +160,9 @@ export class Lane {
         failure = { code: 'unknown_kind', reason: `no machine is registered for kind "${where.kind}"` };
       }
       if (failure) {
+        if (r.ok && where && r.value.event.type === 'cadre.timer.fire' && typeof r.value.event.timerId === 'string') {
+          batch.deleteTimerRow({ tenant: where.tenant, kind: where.kind, key: where.key }, r.value.event.timerId); // fired, once
+        }
         batch.deadLetters.push(deadRow(d, where?.tenant, r.ok ? r.value : undefined, failure, at));
         batch.acks.push(d);
       } else if (r.ok) out.push({ d, msg: r.value });
@@ -153,16 +176,17 @@ export class Lane {
     const at = new Date(now).toISOString();
     const ids = work.map((w) => ({ tenant: w.msg.tenant, id: w.msg.id }));
     const addresses = work.map((w) => ({ tenant: w.msg.tenant, kind: w.msg.to.kind, key: w.msg.to.key }));
-    const recovering = work.filter((w) => w.d.recovery).map((w) => ({ tenant: w.msg.tenant, id: w.msg.id, at }));
+    const uncounted = work.filter((w) => w.d.recovery && !this.attemptsOf.has(w.d));
     const [seen, attempts] = await Promise.all([
       precheck ? seenMessages(env.db, ids) : new Map<string, SeenMessage>(),
-      countAttempts(env.db, recovering),
+      countAttempts(env.db, uncounted.map((w) => ({ tenant: w.msg.tenant, id: w.msg.id, at }))),
       env.cells.ensure(addresses),
     ]);
+    for (const w of uncounted) this.attemptsOf.set(w.d, attempts.get(`${w.msg.tenant}:${w.msg.id}`) ?? 1);
     // Another lane may have passivated some of them while we waited; no await from here on.
     await env.cells.ensure(addresses);
     const inBatch = new Set<string>();
-    const resolveEnv = { subjects: env.subjects, now, at, maxAttempts: env.maxAttempts };
+    const resolveEnv = { subjects: env.subjects, now, at, maxAttempts: env.maxAttempts, maxMessageBytes: env.maxMessageBytes };
     for (const { d, msg } of work) {
       batch.acks.push(d);
       const idKey = `${msg.tenant}:${msg.id}`;
@@ -173,8 +197,9 @@ export class Lane {
       }
       inBatch.add(idKey);
       batch.fresh.push({ tenant: msg.tenant, message_id: msg.id });
-      if ((attempts.get(idKey) ?? 0) > env.poisonLimit) {
-        const reason = `redelivered ${attempts.get(idKey)} times after its process ended while handling it; set aside as a poison message`;
+      const tries = this.attemptsOf.get(d) ?? 0;
+      if (tries > env.poisonLimit) {
+        const reason = `taken up ${tries} times by processes that ended before committing it; set aside as a poison message (replay it once the cause is fixed)`;
         batch.deadLetters.push(deadRow(d, msg.tenant, msg, { code: 'poison_message', reason }, at));
         if (msg.replyTo) batch.replies.push({ to: msg.replyTo, body: { ok: false, id: msg.id, code: 'poison_message', reason } });
         continue;
@@ -206,12 +231,18 @@ export class Lane {
     const reason = `the commit of this message failed: ${(e as Error).message}`;
     batch.deadLetters.push(deadRow(d, msg?.tenant, msg, { code: 'commit_failed', reason }, at));
     batch.acks.push(d);
-    try {
-      await commitBatch(this.env.db, batch, at);
-      this.settle(batch);
-    } catch (e2) {
-      this.env.log.error({ err: e2, subject: d.subject }, 'could not record a dead letter; leaving the message to the bus for redelivery');
-      d.nak(5000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await commitBatch(this.env.db, batch, at);
+        this.settle(batch);
+        return;
+      } catch (e2) {
+        // Retried in place: a nak would bring it back behind later messages of its actor.
+        if (this.env.stopping()) return d.nak();
+        const wait = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+        this.env.log.error({ err: e2, subject: d.subject, retryInMs: wait }, 'could not record a dead letter; retrying (check the database)');
+        await this.keepAlive([d], wait);
+      }
     }
   }
 }

@@ -188,7 +188,15 @@ const CONNECTION_CODES = new Set([
 ]);
 
 /** SQLSTATEs outside class 08 that mean "the server cannot serve you right now". */
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '25006']);
+
+/**
+ * SQLSTATE classes that are the server's condition, not the statement's: 53
+ * (insufficient resources: disk full, out of memory), 58 (system and I/O errors).
+ * With 57014 (statement timeout) and 25006 (read-only, e.g. after a failover) they
+ * are retryable: the same work may succeed later and must not be dead-lettered.
+ */
+const UNAVAILABLE_CLASSES = ['53', '58'];
 
 /** SQLSTATEs that mean "you lost a race; run the transaction again". */
 const CONFLICT_STATES = new Set(['40001', '40P01', '55P03']);
@@ -251,7 +259,7 @@ export function translatePgError(err: unknown): StoreError {
 
   if (code === undefined) return new StoreQueryError(message, options);
   if (CONNECTION_CODES.has(code)) return new StoreUnavailableError(`database unavailable: ${message}`, { cause: err });
-  if (code.startsWith('08') || UNAVAILABLE_STATES.has(code)) return new StoreUnavailableError(`database unavailable: ${message}`, options);
+  if (code.startsWith('08') || UNAVAILABLE_STATES.has(code) || UNAVAILABLE_CLASSES.some((c) => code.startsWith(c))) return new StoreUnavailableError(`database unavailable: ${message}`, options);
   if (CONFLICT_STATES.has(code)) return new StoreConflictError(message, options);
   if (code === '23505') return new UniqueViolationError(message, options);
   if (code.startsWith('22') || code.startsWith('23')) return new StoreDataError(message, options);

@@ -64,6 +64,9 @@ describe.each(runtimeBackends)('bad input on $name', ({ make }) => {
     // the listing an operator reads
     const listed = await rt.operator.deadLetters('acme', { status: 'open' });
     expect(listed.length).toBeGreaterThan(5);
+    // a message filed under the subject's tenant cannot be replayed into another tenant's actor
+    const [foreign] = await rt.operator.deadLetters('globex', { status: 'open' });
+    await expect(rt.operator.replay('globex', Number(foreign!.id), 'eve')).rejects.toMatchObject({ code: 'not_replayable' });
   });
 
   it('replays a dead letter after the cause is fixed, once', async () => {

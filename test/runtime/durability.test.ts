@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runtimeBackends, type TestEnv } from '../support/runtime.ts';
+import { runtimeBackends, eventually, type TestEnv } from '../support/runtime.ts';
 
 const MIN = 60_000;
 
@@ -50,6 +50,42 @@ describe.each(runtimeBackends)('durability on $name', ({ make }) => {
     expect(await rt.operator.actor(counter('R-2'))).toMatchObject({ state: 'waiting' });
     env.clock.advance(1 * MIN); // wakes the timer service through the clock
     await eventuallyState(rt, counter('R-2'), 'reminded');
+  });
+
+  it('a timer whose transition fails fires once, into a dead letter, and never again', async () => {
+    const rt = await env.start();
+    await rt.send.send(counter('F-1'), { type: 'arm_fragile' }, { wait: true });
+    env.clock.advance(11 * MIN);
+    await eventually(async () => (await rt.db.query(`SELECT 1 FROM dead_letters WHERE key = 'F-1'`)).length === 1, 10_000, 'the dead letter');
+    await rt.settle();
+    expect(await rt.db.query(`SELECT * FROM timers WHERE key = 'F-1'`)).toEqual([]);
+    const [dl] = await rt.db.query<{ code: string; reason: string }>(`SELECT code, reason FROM dead_letters WHERE key = 'F-1'`);
+    expect(dl).toMatchObject({ code: 'machine_error' });
+    expect(dl!.reason).toContain('exploded on purpose');
+    env.clock.advance(60 * MIN);
+    await rt.timers.poll();
+    await rt.settle();
+    expect(await rt.db.query(`SELECT 1 FROM dead_letters WHERE key = 'F-1'`)).toHaveLength(1);
+    expect(await rt.operator.actor(counter('F-1'))).toMatchObject({ state: 'fragile', seq: 1 });
+  });
+
+  it('what a dead process left in the outbox is published in commit order, before the partition is consumed', async () => {
+    let rt = await env.start();
+    await rt.send.send(counter('S-2'), { type: 'add', i: 1 }, { wait: true }); // creates the receiver
+    // As a process that committed A's seq 9 and 10 in one batch and died before publishing would leave them
+    // (the ids sort the other way round as text):
+    const subject = rt.subjects.mailbox(counter('S-2'));
+    const partition = rt.subjects.parseMailbox(subject)!.partition;
+    for (const [n, seq] of [9, 10].entries()) {
+      const id = `acme/counter/S-1#${seq}#m0`;
+      const m = { id, tenant: 'acme', to: { kind: 'counter', key: 'S-2' }, event: { type: 'add', i: n + 2 }, correlationId: id, causationId: null, from: 'acme/counter/S-1', sentAt: new Date().toISOString() };
+      await rt.db.query(`INSERT INTO outbox (tenant, message_id, partition, subject, payload, created_at) VALUES ('acme', $1, $2, $3, $4, $5::timestamptz)`, [id, partition, subject, JSON.stringify(m), m.sentAt]);
+    }
+    await rt.stop();
+    rt = await env.start();
+    await eventually(async () => ((await rt.operator.actor(counter('S-2')))?.context as { count: number }).count === 3, 10_000, 'both messages');
+    expect((await rt.operator.history(counter('S-2'))).map((h) => h.message_id)).toEqual([expect.any(String), 'acme/counter/S-1#9#m0', 'acme/counter/S-1#10#m0']);
+    expect((await rt.operator.actor(counter('S-2')))!.context).toMatchObject({ outOfOrder: 0 });
   });
 
   it('the same message id delivered three times gives one transition', async () => {

@@ -13,6 +13,7 @@ export const CounterEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), to: z.string() }),
   z.object({ type: z.literal('pong'), from: z.string() }),
   z.object({ type: z.literal('charge'), amount: z.number() }),
+  z.object({ type: z.literal('arm_fragile') }),
 ]);
 type Ev = Stamped<z.infer<typeof CounterEvent>> | Stamped<{ type: 'charged'; effectId: string; result: unknown }> | Stamped<{ type: 'charge_failed'; effectId: string; error: string }>;
 
@@ -41,6 +42,7 @@ export const counterMachine = setup({
           }),
         },
         remind: { target: 'waiting' },
+        arm_fragile: { target: 'fragile' },
         ping: {
           actions: { type: 'cadre.send', params: ({ event }) => ({ to: { kind: 'counter', key: event.to }, event: { type: 'pong', from: 'x' } }) },
         },
@@ -57,6 +59,16 @@ export const counterMachine = setup({
     waiting: {
       after: { reminder: { target: 'reminded', actions: assign({ reminders: ({ context }) => context.reminders + 1 }) } },
       on: { add: { actions: assign(({ context, event }) => ({ count: context.count + 1, sum: context.sum + event.n })) } },
+    },
+    fragile: {
+      // Its delayed transition throws: the timer must be consumed with the dead letter.
+      after: {
+        reminder: {
+          actions: assign(() => {
+            throw new Error('the delayed transition exploded on purpose');
+          }),
+        },
+      },
     },
     reminded: {
       on: { remind: { target: 'waiting' } },
