@@ -39,6 +39,7 @@ export class MemoryBus implements Bus {
     const last = this.seen.get(opts.msgId);
     if (last !== undefined && now - last < this.dedupeWindowMs) return;
     this.seen.set(opts.msgId, now);
+    // Insertion order is time order: prune from the front, a little at a time.
     if (this.seen.size > 200_000) this.pruneSeen(now);
     const mb = this.subjects.parseMailbox(subject);
     if (mb) {
@@ -143,6 +144,9 @@ export class MemoryBus implements Bus {
   }
 
   private pruneSeen(now: number): void {
-    for (const [id, t] of this.seen) if (now - t >= this.dedupeWindowMs) this.seen.delete(id);
+    for (const [id, t] of this.seen) {
+      if (now - t < this.dedupeWindowMs) return;
+      this.seen.delete(id);
+    }
   }
 }

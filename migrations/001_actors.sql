@@ -166,3 +166,4 @@ CREATE TABLE delivery_attempts (
   last_at    timestamptz NOT NULL,
   PRIMARY KEY (tenant, message_id)
 );
+CREATE INDEX delivery_attempts_age ON delivery_attempts (last_at);
