@@ -219,7 +219,7 @@ function report(record: ScriptJobRecord, opts: OutputOptions, saved: string[] | 
   }
   line(`logs       ${record.logs.length === 0 ? 'none' : `${record.logs.length} line${record.logs.length === 1 ? '' : 's'}${record.logsTruncated ? ' (truncated)' : ''}`}`);
   for (const l of record.logs) line(`  [${l.level}] ${l.text}`);
-  line(`artifacts  ${artifacts.length === 0 ? 'none' : ''}`);
+  line(artifacts.length === 0 ? 'artifacts  none' : 'artifacts');
   for (const a of artifacts) line(`  ${a.name}  ${a.mediaType}  ${a.size} bytes${a.savedTo ? `  saved to ${a.savedTo}` : ''}`);
 }
 
