@@ -8,7 +8,14 @@ export type SendFn = (key: string, n: number) => Promise<void>;
  * would: durable publish to the actor's mailbox with a reply subject, then wait
  * for the reply that the runtime sends after the commit.
  */
-export function busClient(bus: Bus, mailbox: (key: string) => string, tenant: string, kind: string): { send: SendFn; close(): void } {
+export function busClient(
+  bus: Bus,
+  mailbox: (key: string) => string,
+  tenant: string,
+  kind: string,
+  /** `ack`: each publish waits for the bus to store it (JetStream's publish ack). `core`: fire into the stream and let the commit reply be the only acknowledgement (a client that times out sends again with the same id). */
+  publish: 'ack' | 'core' = 'ack',
+): { send: SendFn; close(): void } {
   const prefix = bus.inbox();
   const waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
   const sub = bus.subscribe(`${prefix}.*`, (subject, data) => {
@@ -29,7 +36,9 @@ export function busClient(bus: Bus, mailbox: (key: string) => string, tenant: st
       const msg = { id, tenant, to: { kind, key }, event: { type: 'bump', n }, correlationId: id, causationId: null, from: 'external:bench', sentAt: new Date().toISOString(), replyTo };
       return new Promise<void>((resolve, reject) => {
         waiting.set(replyTo, { resolve, reject });
-        bus.publish(mailbox(key), enc.encode(JSON.stringify(msg)), { msgId: id }).catch(reject);
+        const data = enc.encode(JSON.stringify(msg));
+        if (publish === 'core') bus.notify(mailbox(key), data);
+        else bus.publish(mailbox(key), data, { msgId: id }).catch(reject);
       });
     },
     close: () => sub.unsubscribe(),

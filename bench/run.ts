@@ -38,10 +38,11 @@ const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 type Report = Record<string, unknown>;
 
 /** The measurements both modes share, given a way to send and to query the host. */
-async function measure(send: SendFn, host: { memory(): Promise<{ rss: number; heapUsed: number; active: number }>; passivate(): Promise<void>; stats(): Promise<Report> }): Promise<Report> {
+async function measure(send: SendFn, host: { memory(): Promise<{ rss: number; heapUsed: number; active: number }>; passivate(): Promise<void>; stats(): Promise<Report>; coreSend?: SendFn }): Promise<Report> {
   await closedLoop(send, { actors: 200, events: 2000, inflight: INFLIGHT, keyPrefix: 'warm-' }); // JIT warm-up
   const job = await closedLoop(send, { actors: K, events: N, inflight: INFLIGHT, keyPrefix: 'A-' });
   const stats = await host.stats();
+  const coreJob = host.coreSend ? await closedLoop(host.coreSend, { actors: K, events: N, inflight: INFLIGHT, keyPrefix: 'A-' }) : undefined;
   const open = await openLoop(send, { actors: K, rate: RATE, seconds: 5, keyPrefix: 'A-' });
 
   const before = await host.memory();
@@ -64,6 +65,9 @@ async function measure(send: SendFn, host: { memory(): Promise<{ rss: number; he
   }
   return {
     job: { actors: K, events: N, inflight: INFLIGHT, transitionsPerSecond: round(job.perSecond), p50ms: round(job.p50), p99ms: round(job.p99), maxms: round(job.max) },
+    ...(coreJob
+      ? { jobCorePublish: { transitionsPerSecond: round(coreJob.perSecond), p50ms: round(coreJob.p50), p99ms: round(coreJob.p99), maxms: round(coreJob.max) } }
+      : {}),
     commits: stats,
     openLoop: { offeredPerSecond: RATE, p50ms: round(open.p50), p99ms: round(open.p99), maxms: round(open.max) },
     // Heap after a full GC is the stable figure; RSS also moves with allocator pools.
@@ -87,7 +91,9 @@ async function services(): Promise<Report> {
     await waitFor(child, 'ready');
     await bus.start();
     const client = busClient(bus, (key) => subjects.mailbox({ tenant: 'bench', kind: 'bench', key }), 'bench', 'bench');
+    const core = busClient(bus, (key) => subjects.mailbox({ tenant: 'bench', kind: 'bench', key }), 'bench', 'bench', 'core');
     const report = await measure(client.send, {
+      coreSend: core.send,
       memory: async () => (child.send({ type: 'memory' }), (await waitFor(child, 'memory')) as { rss: number; heapUsed: number; active: number }),
       passivate: async () => void (child.send({ type: 'passivate' }), await waitFor(child, 'passivated')),
       stats: async () => {
@@ -97,6 +103,7 @@ async function services(): Promise<Report> {
       },
     });
     client.close();
+    core.close();
     child.send({ type: 'stop' });
     await new Promise((r) => child.once('exit', r));
     const raw = { postgres: await rawPostgres(url), jetstream: await rawJetStream(bus, (i) => subjects.mailbox({ tenant: 'raw', kind: 'raw', key: `r${i % 100}` })) };

@@ -11,9 +11,10 @@ CREATE TABLE actors (
   status         text        NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'stopped')),
   machine_status text        NOT NULL DEFAULT 'active',
   state          text        NOT NULL,
-  state_value    jsonb       NOT NULL,
-  context        jsonb       NOT NULL,
   snapshot       jsonb       NOT NULL,
+  -- Derived from the snapshot by PostgreSQL, for queries; never sent twice.
+  state_value    jsonb       GENERATED ALWAYS AS (snapshot -> 'value') STORED,
+  context        jsonb       GENERATED ALWAYS AS (snapshot -> 'context') STORED,
   version        text        NOT NULL DEFAULT '1',
   created_at     timestamptz NOT NULL,
   updated_at     timestamptz NOT NULL,

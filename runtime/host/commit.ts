@@ -31,19 +31,19 @@ const PARTS: { name: string; rows: (b: Batch, rows: Rows) => unknown[]; sql: (ro
   {
     name: 'ins_actors',
     rows: (_b, r) => r.inserts,
-    sql: (rows) => `INSERT INTO actors (tenant, kind, key, partition, seq, status, machine_status, state, state_value, context, snapshot, version, created_at, updated_at)
-  SELECT r.tenant, r.kind, r.key, r.partition, r.seq, r.status, r.machine_status, r.state, r.state_value, r.context, r.snapshot, r.version, r.at, r.at
+    sql: (rows) => `INSERT INTO actors (tenant, kind, key, partition, seq, status, machine_status, state, snapshot, version, created_at, updated_at)
+  SELECT r.tenant, r.kind, r.key, r.partition, r.seq, r.status, r.machine_status, r.state, r.snapshot, r.version, r.at, r.at
   FROM jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, kind text, key text, partition int, seq bigint, status text, machine_status text,
-       state text, state_value jsonb, context jsonb, snapshot jsonb, version text, at timestamptz)
+       state text, snapshot jsonb, version text, at timestamptz)
   ON CONFLICT DO NOTHING RETURNING 1`,
   },
   {
     name: 'upd_actors',
     rows: (_b, r) => r.updates,
     sql: (rows) => `UPDATE actors a SET seq = r.seq, status = r.status, machine_status = r.machine_status, state = r.state,
-         state_value = r.state_value, context = r.context, snapshot = r.snapshot, updated_at = r.at
+         snapshot = r.snapshot, updated_at = r.at
   FROM jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, kind text, key text, old_seq bigint, seq bigint, status text, machine_status text,
-       state text, state_value jsonb, context jsonb, snapshot jsonb, at timestamptz)
+       state text, snapshot jsonb, at timestamptz)
   WHERE a.tenant = r.tenant AND a.kind = r.kind AND a.key = r.key AND a.seq = r.old_seq
   RETURNING 1`,
   },
@@ -185,8 +185,6 @@ function actorRow(snapshot: AnyMachineSnapshot, persisted: unknown, at: string) 
   return {
     machine_status: snapshot.status,
     state: stateString(snapshot.value),
-    state_value: snapshot.value,
-    context: snapshot.context,
     snapshot: persisted,
     at,
   };
