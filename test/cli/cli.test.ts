@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NatsBus, Subjects } from '../../bus/index.ts';
 import { createTestDatabase, openTestPglite } from '../support/db.ts';
-import { NATS_URL } from '../support/runtime.ts';
+import { NATS_URL, deleteStreams } from '../support/runtime.ts';
 
 /** For commands that must fail before opening anything. */
 const NOWHERE = { CADRE_DATA_DIR: join(tmpdir(), 'cadre-cli-test-never-opened') };
@@ -154,19 +153,7 @@ describe.concurrent('cadre CLI', () => {
     const id = randomBytes(4).toString('hex');
     const db = await createTestDatabase('cadre_cli');
     cleanups.push(() => db.drop());
-    cleanups.push(async () => {
-      const bus = new NatsBus(new Subjects(`c${id}`, 1), {
-        servers: NATS_URL,
-        streamPrefix: `C${id}`,
-        dedupeWindowMs: 120_000,
-        ackWaitMs: 30_000,
-        maxAckPending: 1000,
-        eventsMaxAgeMs: 60_000,
-      });
-      await bus.start();
-      await bus.destroyStreams();
-      await bus.stop();
-    });
+    cleanups.push(() => deleteStreams(`C${id}`));
     const env = { DATABASE_URL: db.url, NATS_URL, CADRE_SUBJECT_PREFIX: `c${id}`, CADRE_STREAM_PREFIX: `C${id}` };
     const node = await startNode({ ...env, CADRE_NODE_ID: `node-${id}` });
     expect(node.stdout()).toContain(`PostgreSQL + NATS JetStream, database 127.0.0.1:5432/${db.name}, node node-${id} (4 of 4 partitions)`);

@@ -43,17 +43,7 @@ export async function makeEnv(backend: 'embedded' | 'services'): Promise<TestEnv
     const db = await createTestDatabase();
     base = { databaseUrl: db.url, natsUrl: NATS_URL, subjectPrefix: `t${id}`, streamPrefix: `T${id}`, nodeId: `node-${id}` };
     drop = async () => {
-      const bus = new NatsBus(new Subjects(`t${id}`, 1), {
-        servers: NATS_URL,
-        streamPrefix: `T${id}`,
-        dedupeWindowMs: 120_000,
-        ackWaitMs: 30_000,
-        maxAckPending: 1000,
-        eventsMaxAgeMs: 60_000,
-      });
-      await bus.start();
-      await bus.destroyStreams();
-      await bus.stop();
+      await deleteStreams(`T${id}`);
       await db.drop();
     };
   }
@@ -78,6 +68,21 @@ export async function makeEnv(backend: 'embedded' | 'services'): Promise<TestEnv
       await drop();
     },
   };
+}
+
+/** Deletes the JetStream streams a test made under `streamPrefix`. */
+export async function deleteStreams(streamPrefix: string): Promise<void> {
+  const bus = new NatsBus(new Subjects('cleanup', 1), {
+    servers: NATS_URL,
+    streamPrefix,
+    dedupeWindowMs: 120_000,
+    ackWaitMs: 30_000,
+    maxAckPending: 1000,
+    eventsMaxAgeMs: 60_000,
+  });
+  await bus.start();
+  await bus.destroyStreams();
+  await bus.stop();
 }
 
 /** Polls `fn` until it returns a truthy value (real time; for work crossing processes or the bus). */
