@@ -17,3 +17,8 @@ export function isRetryable(e: unknown): boolean {
 export function isDataError(e: unknown): boolean {
   return e instanceof StoreDataError;
 }
+
+/** Any error of the store (as opposed to one thrown while processing a message). */
+export function isStoreError(e: unknown): boolean {
+  return e instanceof StoreError;
+}

@@ -1,6 +1,6 @@
 import { ActorMessage, decode, type Delivery, type Subjects } from '../../bus/index.ts';
 import type { Database } from '../store/index.ts';
-import { isRetryable, isConflict, isDataError } from './failures.ts';
+import { isRetryable, isConflict, isDataError, isStoreError } from './failures.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { Batch, type DeadLetterRow } from './batch.ts';
@@ -115,7 +115,7 @@ export class Lane {
           await this.keepAlive(items, wait);
           continue;
         }
-        if (!isDataError(e)) {
+        if (isStoreError(e) && !isDataError(e)) {
           // Not the messages' fault (a schema that does not match, a bug in the
           // runtime's SQL): keep them, and say so loudly.
           const wait = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
@@ -124,7 +124,8 @@ export class Lane {
           continue;
         }
         if (items.length > 1) {
-          // A data error belongs to one message: split until it is found.
+          // A data error, or a failure to process (a snapshot the machine cannot
+          // restore), belongs to one message or actor: split until it is found.
           const half = Math.ceil(items.length / 2);
           await this.process(items.slice(0, half));
           await this.process(items.slice(half));
@@ -228,8 +229,9 @@ export class Lane {
   private async deadLetterAlone(d: Delivery, msg: ActorMessage | undefined, e: unknown): Promise<void> {
     const batch = new Batch();
     const at = new Date(this.env.clock.now()).toISOString();
-    const reason = `the commit of this message failed: ${(e as Error).message}`;
-    batch.deadLetters.push(deadRow(d, msg?.tenant, msg, { code: 'commit_failed', reason }, at));
+    const stored = isDataError(e);
+    const reason = `${stored ? 'the commit of this message failed' : 'this message could not be processed'}: ${(e as Error)?.message ?? String(e)}`;
+    batch.deadLetters.push(deadRow(d, msg?.tenant, msg, { code: stored ? 'commit_failed' : 'processing_failed', reason }, at));
     batch.acks.push(d);
     for (let attempt = 0; ; attempt++) {
       try {

@@ -69,6 +69,24 @@ describe.each(runtimeBackends)('bad input on $name', ({ make }) => {
     await expect(rt.operator.replay('globex', Number(foreign!.id), 'eve')).rejects.toMatchObject({ code: 'not_replayable' });
   });
 
+  it('an actor whose snapshot cannot be restored dead-letters its messages and blocks no other actor', async () => {
+    let rt = await env.start();
+    await rt.send.send({ tenant: 'acme', kind: 'counter', key: 'X-1' }, { type: 'add', i: 1 }, { wait: true });
+    await rt.stop();
+    rt = await env.start();
+    // As a machine change that no longer has the state a snapshot names would leave it:
+    await rt.db.query(`UPDATE actors SET snapshot = jsonb_set(snapshot, '{value}', '"vanished"') WHERE key = 'X-1'`);
+    const sends = [
+      rt.send.send({ tenant: 'acme', kind: 'counter', key: 'X-1' }, { type: 'add', i: 2 }, { wait: true }),
+      rt.send.send({ tenant: 'acme', kind: 'counter', key: 'X-2' }, { type: 'add', i: 1 }, { wait: true }),
+    ];
+    const [broken, fine] = await Promise.all(sends);
+    expect(broken).toMatchObject({ ok: false, code: 'processing_failed' });
+    expect(fine).toMatchObject({ ok: true, seq: 1 });
+    const [dl] = await rt.operator.deadLetters('acme', { key: 'X-1' });
+    expect(dl!.reason).toContain('vanished');
+  });
+
   it('replays a dead letter after the cause is fixed, once', async () => {
     const rt = await env.start();
     const a = { tenant: 'acme', kind: 'deal', key: 'D-9' };
