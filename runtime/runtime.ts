@@ -99,7 +99,6 @@ export class Runtime {
         return;
       }
       await this.scripts.start(); // before anything can submit an effect: fails jobs a stopped process left unfinished
-      this.host.stats.commits = 0;
       await this.ownership.start(this.host);
       this.timers.start();
       this.effects.start();
@@ -116,7 +115,8 @@ export class Runtime {
 
   /** Stops children before parents: consumers → actors → timers and effects → relay → bus → database. Safe to call twice. */
   async stop(): Promise<void> {
-    if (this.state !== 'running' && this.state !== 'failed') return;
+    // A failed start already closed what it had opened.
+    if (this.state !== 'running') return;
     this.state = 'stopping';
     if (this.role === 'node') {
       this.host.beginStop();
