@@ -33,7 +33,7 @@ export function parseAddress(text: string): ActorAddress {
 /**
  * The partition an actor belongs to: FNV-1a over `tenant/kind/key`, modulo the
  * partition count. Stable across processes and releases; changing the partition
- * count of a deployment requires draining the mailboxes first (docs/bus.md).
+ * count of a deployment requires draining the mailboxes first (docs/architecture.md, "Subjects and streams").
  */
 export function partitionOf(a: ActorAddress, partitions: number): number {
   let h = 0x811c9dc5;

@@ -1,7 +1,7 @@
 import { type ActorAddress, partitionOf } from './address.ts';
 
 /**
- * The subject scheme (docs/bus.md):
+ * The subject scheme (docs/architecture.md, "Subjects and streams"):
  *
  * - `<prefix>.<tenant>.mailbox.<partition>.<kind>.<key>`: an actor's mailbox.
  * - `<prefix>.<tenant>.events.<entity>.<event>`: domain events, e.g. `cadre.acme.events.deal.closed`.

@@ -23,7 +23,7 @@ type DueRow = {
  *
  * Policy for timers that came due while no process ran: each fires once, as soon
  * as its partition is taken, oldest first, carrying its original `dueAt`; there is
- * no catch-up of repeated occurrences (docs/durable-time.md).
+ * no catch-up of repeated occurrences (docs/architecture.md, "Durable time").
  */
 export class TimerService {
   private cancelWake?: () => void;
