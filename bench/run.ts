@@ -130,7 +130,7 @@ async function embedded(): Promise<Report> {
         return { rss: m.rss, heapUsed: m.heapUsed, active: rt.host.cells.size };
       },
       passivate: async () => void rt.host.cells.passivate(0),
-      stats: async () => ({ commits: rt.host.stats.commits, meanBatch: round(rt.host.stats.batchSizes.reduce((a, b) => a + b, 0) / rt.host.stats.batchSizes.length) }),
+      stats: async () => ({ commits: rt.host.stats.commits, meanBatch: round(rt.host.stats.committedMessages / rt.host.stats.commits) }),
     });
   } finally {
     await rt.stop();

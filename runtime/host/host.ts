@@ -17,7 +17,6 @@ export interface HostStats {
   commits: number;
   committedMessages: number;
   deadLetters: number;
-  batchSizes: number[];
 }
 
 /** What the host needs. */
@@ -49,7 +48,7 @@ export interface HostDeps {
 export class ActorHost implements OwnershipListener {
   readonly kinds = new Map<string, Kind>();
   readonly cells: CellCache;
-  readonly stats: HostStats = { transitions: 0, commits: 0, committedMessages: 0, deadLetters: 0, batchSizes: [] };
+  readonly stats: HostStats = { transitions: 0, commits: 0, committedMessages: 0, deadLetters: 0 };
   private readonly lanes: Lane[];
   private readonly consumers = new Map<number, PartitionConsumer>();
   private readonly init: InitialActions = new WeakMap();
@@ -167,7 +166,6 @@ export class ActorHost implements OwnershipListener {
     this.stats.committedMessages += batch.acks.length;
     this.stats.transitions += batch.journal.length;
     this.stats.deadLetters += batch.deadLetters.length;
-    if (this.stats.batchSizes.length < 100_000) this.stats.batchSizes.push(batch.acks.length);
     for (const dl of batch.deadLetters) {
       this.deps.log.warn({ tenant: dl.tenant, messageId: dl.message_id, code: dl.code, subject: dl.subject }, `dead letter: ${dl.reason}`);
     }

@@ -1,16 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runtimeBackends, eventually, type TestEnv } from '../support/runtime.ts';
+import { describe, expect, it } from 'vitest';
+import { runtimeBackends, eventually, useEnv } from '../support/runtime.ts';
 
 const enc = new TextEncoder();
 
 describe.each(runtimeBackends)('bad input on $name', ({ make }) => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    env = await make();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
+  const env = useEnv(make);
 
   it('applies every good message and dead-letters every bad one with its reason; the actor keeps its last good state', async () => {
     const rt = await env.start();

@@ -1,16 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runtimeBackends, type TestEnv } from '../support/runtime.ts';
+import { describe, expect, it } from 'vitest';
+import { runtimeBackends, useEnv } from '../support/runtime.ts';
 
 const DAY = 24 * 3600 * 1000;
 
 describe.each(runtimeBackends)('deal lifecycle on $name', ({ make }) => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    env = await make();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
+  const env = useEnv(make);
 
   const deal = (key: string) => ({ tenant: 'acme', kind: 'deal', key });
 

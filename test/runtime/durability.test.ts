@@ -1,16 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runtimeBackends, eventually, type TestEnv } from '../support/runtime.ts';
+import { describe, expect, it } from 'vitest';
+import { runtimeBackends, eventually, useEnv } from '../support/runtime.ts';
 
 const MIN = 60_000;
 
 describe.each(runtimeBackends)('durability on $name', ({ make }) => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    env = await make();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
+  const env = useEnv(make);
 
   const counter = (key: string) => ({ tenant: 'acme', kind: 'counter', key });
 

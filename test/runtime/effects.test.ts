@@ -1,15 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runtimeBackends, eventually, type TestEnv } from '../support/runtime.ts';
+import { describe, expect, it } from 'vitest';
+import { runtimeBackends, eventually, useEnv } from '../support/runtime.ts';
 import { TerminalEffectError, type EffectHandler, type EffectRequest } from '../../runtime/index.ts';
 
 describe.each(runtimeBackends)('effects on $name', ({ make }) => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    env = await make();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
+  const env = useEnv(make);
 
   const counter = (key: string) => ({ tenant: 'acme', kind: 'counter', key });
   const charges = async (rt: { operator: { actor(a: object): Promise<{ context?: unknown } | undefined> } }, key: string) =>

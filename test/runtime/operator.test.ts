@@ -1,14 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runtimeBackends, eventually, type TestEnv } from '../support/runtime.ts';
+import { describe, expect, it } from 'vitest';
+import { runtimeBackends, eventually, useEnv } from '../support/runtime.ts';
 
 describe.each(runtimeBackends)('operator control on $name', ({ make }) => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    env = await make();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
+  const env = useEnv(make);
 
   const counter = (key: string) => ({ tenant: 'acme', kind: 'counter', key });
 

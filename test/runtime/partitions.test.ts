@@ -1,14 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeEnv, eventually, type TestEnv } from '../support/runtime.ts';
+import { describe, expect, it } from 'vitest';
+import { makeEnv, eventually, useEnv } from '../support/runtime.ts';
 
 describe('several runtime processes on PostgreSQL + NATS', () => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    env = await makeEnv('services');
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
+  const env = useEnv(() => makeEnv('services'));
 
   it('share the partitions, apply every message once, and take over the partitions of a process that stops', async () => {
     const fast = { leaseTtlMs: 1500, leaseRenewMs: 200, partitions: 8 };

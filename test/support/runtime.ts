@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { NatsBus, Subjects } from '../../bus/index.ts';
 import { createRuntime, loadConfig, ManualClock, type Clock, type EffectHandler, type Runtime, type RuntimeConfig } from '../../runtime/index.ts';
@@ -67,6 +68,36 @@ export async function makeEnv(backend: 'embedded' | 'services'): Promise<TestEnv
       for (const rt of runtimes) await rt.stop().catch(() => undefined);
       await drop();
     },
+  };
+}
+
+/**
+ * A test env made before each test and cleaned up after it, for use inside a
+ * `describe`: `const env = useEnv(make);` then `await env.start()` in the tests.
+ */
+export function useEnv(make: () => Promise<TestEnv>): TestEnv {
+  let current: TestEnv | undefined;
+  beforeEach(async () => {
+    current = await make();
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  const get = (): TestEnv => {
+    if (!current) throw new Error('the test env exists only while a test runs');
+    return current;
+  };
+  return {
+    get backend() {
+      return get().backend;
+    },
+    get clock() {
+      return get().clock;
+    },
+    config: (overrides) => get().config(overrides),
+    start: (opts) => get().start(opts),
+    cleanup: () => get().cleanup(),
   };
 }
 

@@ -54,12 +54,7 @@ export function registerDeadLetters(program: Command): void {
       );
     });
 
-  dl.command('replay')
-    .description('send a dead letter to its actor again (fix the cause first) and mark it replayed')
-    .argument('<id>', 'the dead letter id (from dead-letters list)', intOption(1, Number.MAX_SAFE_INTEGER))
-    .requiredOption('--tenant <tenant>', 'the tenant, e.g. acme')
-    .option('--by <name>', 'who, recorded on the dead letter (default: $USER or "operator")')
-    .option('--json', 'print JSON')
+  resolveCommand(dl, 'replay', 'send a dead letter to its actor again (fix the cause first) and mark it replayed')
     .action(async (id: number, opts: ResolveOptions) => {
       const tenant = parseTenant(opts.tenant);
       const by = opts.by || defaultOperator();
@@ -77,12 +72,7 @@ export function registerDeadLetters(program: Command): void {
       else line(`refused again: ${outcome.reason} (${outcome.code}); that is a new dead letter`);
     });
 
-  dl.command('discard')
-    .description('mark a dead letter as handled without replaying it')
-    .argument('<id>', 'the dead letter id (from dead-letters list)', intOption(1, Number.MAX_SAFE_INTEGER))
-    .requiredOption('--tenant <tenant>', 'the tenant, e.g. acme')
-    .option('--by <name>', 'who, recorded on the dead letter (default: $USER or "operator")')
-    .option('--json', 'print JSON')
+  resolveCommand(dl, 'discard', 'mark a dead letter as handled without replaying it')
     .action(async (id: number, opts: ResolveOptions) => {
       const tenant = parseTenant(opts.tenant);
       const by = opts.by || defaultOperator();
@@ -90,6 +80,17 @@ export function registerDeadLetters(program: Command): void {
       if (opts.json) printJson({ id, tenant, status: 'discarded', by });
       else line(`discarded dead letter ${id} (by ${by})`);
     });
+}
+
+/** A command that resolves one dead letter: its id, tenant, who, and JSON output. */
+function resolveCommand(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .argument('<id>', 'the dead letter id (from dead-letters list)', intOption(1, Number.MAX_SAFE_INTEGER))
+    .requiredOption('--tenant <tenant>', 'the tenant, e.g. acme')
+    .option('--by <name>', 'who, recorded on the dead letter (default: $USER or "operator")')
+    .option('--json', 'print JSON');
 }
 
 /** How long `replay` looks for the outcome a running node commits before saying it is pending. */
