@@ -1,32 +1,21 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { DealEvents } from './events/deal.ts';
+import { OrderEvents } from './events/order.ts';
+import { BidEvents } from './events/bid.ts';
+import { ContactEvents } from './events/contact.ts';
 
 /**
  * The domain event catalogue: one zod schema per event, checked when an actor
  * publishes it (a machine publishing an event outside the catalogue, or with the
  * wrong shape, is a failed transition) and when a consumer receives it.
  * Names follow reference/scheduled-agents-event-bus-webhooks.md and grow with the
- * entities.
+ * entities: one file per entity in bus/events/.
  */
 export const DomainEvents = {
-  'deal.created': z.object({ dealId: z.string(), title: z.string(), value: z.number(), contact: z.string().nullable() }),
-  'deal.stage_changed': z.object({ dealId: z.string(), from: z.string(), to: z.string(), value: z.number() }),
-  'deal.stalled': z.object({
-    dealId: z.string(),
-    stage: z.string(),
-    days: z.number(),
-    lastMovedAt: z.string().nullable(),
-    value: z.number(),
-    owner: z.string().nullable(),
-  }),
-  'deal.closed': z.object({
-    dealId: z.string(),
-    title: z.string(),
-    value: z.number(),
-    currency: z.string(),
-    contact: z.string().nullable(),
-    owner: z.string().nullable(),
-  }),
-  'deal.lost': z.object({ dealId: z.string(), title: z.string(), value: z.number(), reason: z.string() }),
+  ...DealEvents,
+  ...OrderEvents,
+  ...BidEvents,
+  ...ContactEvents,
 } as const satisfies Record<string, z.ZodType>;
 
 /** A name in the catalogue, `<entity>.<event>`. */

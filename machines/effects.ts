@@ -1,4 +1,5 @@
 import type { MachineEvent } from '../bus/index.ts';
+import type { GateParams } from './gate.ts';
 
 /**
  * The runtime's actions: the only way a machine reaches the world. Each is an
@@ -21,17 +22,15 @@ export interface PublishParams {
 }
 
 /**
- * Request an effect. It runs after the commit, with an idempotency key, retried
- * with backoff; its outcome comes back as `onDone` / `onError` events carrying
- * `effectId` and `result` or `error`.
+ * Request an effect, always through a gate (machines/gate.ts builds these): the
+ * runtime decides it (autonomy level, risk, policies), and once allowed runs it
+ * after the commit, with an idempotency key, retried with backoff. Its decision
+ * and outcome come back as `cadre.gate.*` events naming the gate and request.
  */
 export interface EffectParams {
   actionType: string;
   params: Record<string, unknown>;
-  /** @default 'cadre.effect.done' */
-  onDone?: string;
-  /** @default 'cadre.effect.failed' */
-  onError?: string;
+  gate: GateParams;
 }
 
 /**

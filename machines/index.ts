@@ -1,3 +1,4 @@
 export { defineEntity, type EntityDefinition, type Stamped } from './entity.ts';
 export { runtimeActions, RUNTIME_ACTION, type SendParams, type PublishParams, type EffectParams } from './effects.ts';
 export { dealEntity, dealMachine, DealEvent, type DealContext } from './deal/index.ts';
+export { gate, GateDecided, GateSettled, GateOutcome, GateEvent, GateRetry, type GateContext, type GateRecord, type GateStatus, type GateParams, type GateMachineEvent, type GateOptions } from './gate.ts';
