@@ -143,6 +143,8 @@ export interface GateOptions<C extends GateContext> {
   targets: { done: string; rejected?: string; expired?: string; blocked?: string; failed?: string };
   /** Actions to run on done (assign the result, publish an event), before leaving. */
   onDone?: unknown[];
+  /** Actions to run when the effect failed (or was blocked at execution), before leaving. */
+  onFailed?: unknown[];
 }
 
 /**
@@ -206,9 +208,9 @@ export function gate<C extends GateContext>(o: GateOptions<C>): GateNode {
     {
       guard: ({ context, event }: { context: C; event: unknown }) => mine({ context, event }) && (event as { status?: string }).status === 'blocked',
       target: o.targets.blocked ?? 'blocked',
-      actions: record((_, e) => ({ status: 'blocked', reason: e.error as string })),
+      actions: [record((_, e) => ({ status: 'blocked', reason: e.error as string })), ...(o.onFailed ?? [])],
     },
-    { guard: mine, target: o.targets.failed ?? 'failed', actions: record((_, e) => ({ status: 'failed', reason: e.error as string })) },
+    { guard: mine, target: o.targets.failed ?? 'failed', actions: [record((_, e) => ({ status: 'failed', reason: e.error as string })), ...(o.onFailed ?? [])] },
   ];
   const waiting = new Set<GateStatus>(['deciding', 'held', 'awaiting_approval', 'approved']);
   return {

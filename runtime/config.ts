@@ -42,6 +42,16 @@ export const RuntimeConfig = z
     leaseTtlMs: int(1000, 600_000).default(10_000),
     /** `CADRE_LEASE_RENEW_MS` @default 2000 */
     leaseRenewMs: int(100, 60_000).default(2_000),
+    /** `CADRE_DEFAULT_AUTONOMY`: the level where no tenant, agent or action type has one. @default 'supervised' */
+    defaultAutonomy: z.enum(['supervised', 'semi_autonomous', 'autonomous']).default('supervised'),
+    /** `CADRE_APPROVAL_TTL_MS`: how long an approval waits before it expires, unless the tenant or the gate says otherwise. @default 172800000 (48 h) */
+    approvalTtlMs: int(60_000, 90 * 24 * 3600 * 1000).default(48 * 3600 * 1000),
+    /** `CADRE_LEARN_AFTER`: consecutive approvals of one action type for one agent before Cadre proposes a level change. @default 10 */
+    learnAfter: int(1, 10_000).default(10),
+    /** `CADRE_DRY_RUN`: every tenant in dry-run (effects are recorded as would-have-run, never run). @default false */
+    dryRun: z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]).default(false),
+    /** `CADRE_MAX_RECIPIENTS`: most recipients of one outbound message (the no-spam policy). @default 25 */
+    maxRecipients: int(1, 10_000).default(25),
     /** `CADRE_LOG_LEVEL` @default 'info' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -71,6 +81,11 @@ const ENV: Record<string, keyof z.input<typeof RuntimeConfig>> = {
   CADRE_LEASE_TTL_MS: 'leaseTtlMs',
   CADRE_LEASE_RENEW_MS: 'leaseRenewMs',
   CADRE_LOG_LEVEL: 'logLevel',
+  CADRE_DEFAULT_AUTONOMY: 'defaultAutonomy',
+  CADRE_APPROVAL_TTL_MS: 'approvalTtlMs',
+  CADRE_LEARN_AFTER: 'learnAfter',
+  CADRE_DRY_RUN: 'dryRun',
+  CADRE_MAX_RECIPIENTS: 'maxRecipients',
 };
 
 /** A configuration value was refused; the message names the variable and the rule. */

@@ -4,8 +4,9 @@ import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import type { OutboxEntry, OutboxRelay } from './outbox.ts';
 import type { Subjects } from '../bus/index.ts';
-import { partitionOf } from '../bus/index.ts';
 import { inPartitions } from './sql.ts';
+import { EFFECT_COLUMNS, type EffectRecord, type Gate } from './gate/gate.ts';
+import { toActor } from './gate/messages.ts';
 
 /** What an effect handler is given. */
 export interface EffectRequest {
@@ -29,6 +30,8 @@ export interface EffectHandler {
   /** One attempt's time limit. @default 30000 */
   timeoutMs?: number;
   run(req: EffectRequest): Promise<unknown>;
+  /** The risk class of particular params, when it depends on them; a tenant's setting for the action type still wins. */
+  risk?(params: Record<string, unknown>): 'low' | 'medium' | 'high' | 'critical';
 }
 
 /** Thrown by a handler when retrying cannot help (bad request, refused): the effect fails now. */
@@ -40,31 +43,13 @@ export class TerminalEffectError extends Error {
   }
 }
 
-/** The seam where the gate decides before an effect runs. */
-export interface EffectGate {
-  decide(effect: PendingEffect): Promise<{ decision: 'allow' } | { decision: 'hold' | 'block'; reason: string }>;
-}
-
-/** An effect row waiting to run. */
-export type PendingEffect = {
-  tenant: string;
-  id: string;
-  kind: string;
-  key: string;
-  action_type: string;
-  params: Record<string, unknown>;
-  on_done: string;
-  on_error: string;
-  attempts: number;
-  max_attempts: number;
-  correlation_id: string;
-};
-
-const allowAll: EffectGate = { decide: async () => ({ decision: 'allow' }) };
+/** An effect row waiting to be decided or run. */
+export type PendingEffect = EffectRecord;
 
 /**
  * The effect executor. Effects are rows committed with the transition that asked
- * for them; this runs each after its commit, with its idempotency key, retrying
+ * for them; the gate decides each (runtime/gate), and this runs the allowed ones
+ * after their commit, with their idempotency key, retrying
  * retryable failures with exponential backoff (the next attempt time is stored,
  * so retries survive a restart). The outcome goes back to the actor as an event,
  * through the outbox, in the same transaction that records it. An effect may run
@@ -85,7 +70,7 @@ export class EffectExecutor {
     private readonly relay: OutboxRelay,
     private readonly owned: () => number[],
     private readonly log: Logger,
-    private gate: EffectGate = allowAll,
+    private readonly gate: Gate,
   ) {}
 
   /** Registers a handler; one per action type. */
@@ -94,9 +79,9 @@ export class EffectExecutor {
     this.handlers.set(handler.actionType, handler);
   }
 
-  /** Replaces the gate (the autonomy gate plugs in here). */
-  setGate(gate: EffectGate): void {
-    this.gate = gate;
+  /** The risk its handler gives these params, if it has a say. */
+  riskOf(actionType: string, params: Record<string, unknown>): 'low' | 'medium' | 'high' | 'critical' | undefined {
+    return this.handlers.get(actionType)?.risk?.(params);
   }
 
   /** Attempts allowed for an action type. */
@@ -122,20 +107,20 @@ export class EffectExecutor {
     return this.running.size;
   }
 
-  /** Runs effects just committed. */
-  submit(rows: PendingEffect[]): void {
-    for (const r of rows) void this.execute({ ...r, attempts: 0 });
+  /** Decides and runs effects just committed (or just approved). */
+  submit(rows: { tenant: string; id: string }[]): void {
+    for (const r of rows) void this.load(r.tenant, r.id);
   }
 
-  /** Runs pending effects that are due, of the partitions this process owns. */
+  /** Decides and runs pending effects that are due, of the partitions this process owns. */
   async poll(): Promise<void> {
     const partitions = this.owned();
     if (partitions.length === 0 || this.abort.signal.aborted) return;
     try {
       const rows = await this.db.query<PendingEffect>(
-        `SELECT tenant, id, kind, key, action_type, params, on_done, on_error, attempts, max_attempts, correlation_id
-         FROM effects WHERE status = 'pending' AND ${inPartitions('$1')} AND next_attempt_at <= $2::timestamptz
-         ORDER BY next_attempt_at LIMIT 500`,
+        `SELECT ${EFFECT_COLUMNS} FROM effects e
+         WHERE e.status IN ('deciding', 'held', 'pending') AND ${inPartitions('$1')} AND e.next_attempt_at <= $2::timestamptz
+         ORDER BY e.next_attempt_at LIMIT 500`,
         [JSON.stringify(partitions), new Date(this.clock.now()).toISOString()],
       );
       for (const r of rows) void this.execute(r);
@@ -144,16 +129,29 @@ export class EffectExecutor {
     }
   }
 
+  private async load(tenant: string, id: string): Promise<void> {
+    try {
+      const rows = await this.db.query<PendingEffect>(`SELECT ${EFFECT_COLUMNS} FROM effects e WHERE e.tenant = $1 AND e.id = $2`, [tenant, id]);
+      if (rows[0]) await this.execute(rows[0]);
+    } catch (err) {
+      this.log.error({ err, effect: id }, 'could not read an effect; the next poll picks it up');
+    }
+  }
+
   private async execute(e: PendingEffect): Promise<void> {
     const key = `${e.tenant}:${e.id}`;
     if (this.running.has(key) || this.abort.signal.aborted) return;
     this.running.add(key);
     try {
-      const verdict = await this.gate.decide(e);
-      if (verdict.decision !== 'allow') return await this.finish(e, verdict.decision === 'hold' ? 'held' : 'blocked', { error: verdict.reason });
-      const handler = this.handlers.get(e.action_type);
-      if (!handler) return await this.finish(e, 'failed', { error: `no effect handler is registered for ${e.action_type}`, attempts: e.attempts });
-      await this.attempt(e, handler);
+      if (e.status === 'deciding' || e.status === 'held') {
+        const status = await this.gate.decide(e.tenant, e.id);
+        if (status !== 'pending') return;
+        const rows = await this.db.query<PendingEffect>(`SELECT ${EFFECT_COLUMNS} FROM effects e WHERE e.tenant = $1 AND e.id = $2`, [e.tenant, e.id]);
+        if (!rows[0]) return;
+        e = rows[0];
+      }
+      if (e.status !== 'pending') return;
+      await this.attempt(e);
     } catch (err) {
       this.log.error({ err, effect: e.id }, 'could not record an effect outcome; it will be retried by the next poll');
     } finally {
@@ -161,18 +159,23 @@ export class EffectExecutor {
     }
   }
 
-  private async attempt(e: PendingEffect, h: EffectHandler): Promise<void> {
+  private async attempt(e: PendingEffect): Promise<void> {
+    const h = this.handlers.get(e.action_type);
     const attempt = e.attempts + 1;
-    // Claim this attempt: of two runners (a poll racing a submit, a partition that
-    // moved) only one gets it. The lease keeps pollers off while it runs; if this
-    // process dies, the effect is due again when the lease ends.
-    const lease = new Date(this.clock.now() + (h.timeoutMs ?? 30_000) + 5_000).toISOString();
-    const claimed = await this.db.query(
-      `UPDATE effects SET attempts = $3, next_attempt_at = $4::timestamptz
-       WHERE tenant = $1 AND id = $2 AND status = 'pending' AND attempts = $5 RETURNING id`,
-      [e.tenant, e.id, attempt, lease, e.attempts],
-    );
-    if (claimed.length === 0) return;
+    // Claim this attempt through the gate: of two runners (a poll racing a submit,
+    // a partition that moved) only one gets it. The lease keeps pollers off while
+    // it runs; if this process dies, the effect is due again when the lease ends.
+    const lease = new Date(this.clock.now() + (h?.timeoutMs ?? 30_000) + 5_000).toISOString();
+    const claim = await this.gate.claim(e, lease);
+    if (claim.kind === 'skip') return;
+    if (claim.kind === 'stopped') {
+      if (claim.status === 'blocked') await this.finish(e, 'blocked', { error: claim.reason });
+      return;
+    }
+    if (claim.kind === 'dry_run') {
+      return this.finish(e, 'dry_run', { result: { dryRun: true, wouldHaveRun: { actionType: e.action_type, params: e.params } } });
+    }
+    if (!h) return this.finish({ ...e, attempts: attempt }, 'failed', { error: `no effect handler is registered for ${e.action_type}`, attempts: attempt });
     const timeout = AbortSignal.timeout(h.timeoutMs ?? 30_000);
     const signal = AbortSignal.any([timeout, this.abort.signal]);
     try {
@@ -180,14 +183,14 @@ export class EffectExecutor {
         h.run({ id: e.id, tenant: e.tenant, actor: { tenant: e.tenant, kind: e.kind, key: e.key }, actionType: e.action_type, params: e.params, attempt, signal }),
         signal,
       );
-      await this.finish(e, 'succeeded', { result: result ?? null, attempts: attempt });
+      await this.finish({ ...e, attempts: attempt }, 'succeeded', { result: result ?? null, attempts: attempt });
     } catch (err) {
       if (this.abort.signal.aborted) return;
       const message = timeout.aborted ? `attempt ${attempt} timed out after ${h.timeoutMs ?? 30_000} ms` : (err as Error)?.message ?? String(err);
       const terminal = err instanceof TerminalEffectError || (err as { retryable?: boolean })?.retryable === false;
       if (terminal || attempt >= e.max_attempts) {
         const why = terminal ? message : `${message} (gave up after ${attempt} attempts)`;
-        return this.finish(e, 'failed', { error: why, attempts: attempt });
+        return this.finish({ ...e, attempts: attempt }, 'failed', { error: why, attempts: attempt });
       }
       const r = h.retry ?? {};
       const wait = Math.min(r.maxBackoffMs ?? 60_000, (r.backoffMs ?? 1000) * 2 ** (attempt - 1));
@@ -207,52 +210,39 @@ export class EffectExecutor {
 
   private async finish(
     e: PendingEffect,
-    status: 'succeeded' | 'failed' | 'held' | 'blocked',
+    status: 'succeeded' | 'failed' | 'blocked' | 'dry_run',
     out: { result?: unknown; error?: string; attempts?: number },
   ): Promise<void> {
-    const ok = status === 'succeeded';
+    const ok = status === 'succeeded' || status === 'dry_run';
     const at = new Date(this.clock.now()).toISOString();
-    const actor = { tenant: e.tenant, kind: e.kind, key: e.key };
-    const id = `effect:${e.id}:result`;
-    const message: ActorMessage = {
-      id,
-      tenant: e.tenant,
-      to: { kind: e.kind, key: e.key },
-      event: {
-        type: 'cadre.effect.result',
-        effectId: e.id,
-        ok,
-        event: ok
-          ? { type: e.on_done, effectId: e.id, result: out.result }
-          : { type: e.on_error, effectId: e.id, status, error: out.error ?? 'failed' },
-      },
-      correlationId: e.correlation_id,
-      causationId: e.id,
-      from: 'runtime:effects',
-      sentAt: at,
-    };
-    const entry: OutboxEntry = {
-      tenant: e.tenant,
-      message_id: id,
-      partition: partitionOf(actor, this.subjects.partitions),
-      subject: this.subjects.mailbox(actor),
-      payload: JSON.stringify(message),
-    };
-    const recorded = await this.db.transaction(async (tx) => {
+    const g = e.gate!;
+    const entry = await this.db.transaction(async (tx) => {
       const rows = await tx.query(
         `UPDATE effects SET status = $3, attempts = COALESCE($4, attempts), result = $5::jsonb, last_error = $6, finished_at = $7::timestamptz
          WHERE tenant = $1 AND id = $2 AND status = 'pending' RETURNING id`,
         [e.tenant, e.id, status, out.attempts ?? null, ok ? JSON.stringify(out.result ?? null) : null, out.error ?? null, at],
       );
-      if (rows.length === 0) return false; // another process recorded it first
-      await tx.query(
-        `INSERT INTO outbox (tenant, message_id, partition, subject, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz)
-         ON CONFLICT DO NOTHING`,
-        [entry.tenant, entry.message_id, entry.partition, entry.subject, entry.payload, at],
-      );
-      return true;
+      if (rows.length === 0) return null; // another process recorded it first
+      // A kill-switch block was audited by the claim that found it.
+      if (status !== 'blocked') await this.gate.executed(tx, e, status === 'succeeded' ? 'executed' : status, out.error ?? null, at);
+      return toActor(tx, this.subjects, {
+        id: `effect:${e.id}:result`,
+        actor: { tenant: e.tenant, kind: e.kind, key: e.key },
+        event: {
+          type: 'cadre.effect.result',
+          effectId: e.id,
+          ok,
+          event: ok
+            ? { type: 'cadre.gate.done', gate: g.name, request: g.request, effectId: e.id, result: out.result ?? null }
+            : { type: 'cadre.gate.failed', gate: g.name, request: g.request, effectId: e.id, status, error: out.error ?? 'failed' },
+        },
+        correlationId: e.correlation_id,
+        causationId: e.id,
+        from: 'runtime:effects',
+        at,
+      });
     });
-    if (recorded) this.relay.publish([entry]);
+    if (entry) this.relay.publish([entry]);
   }
 }
 

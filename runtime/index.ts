@@ -5,6 +5,7 @@ export { Runtime, createRuntime, type RuntimeOptions, type RuntimeState } from '
 export { loadConfig, RuntimeConfig, ConfigError } from './config.ts';
 export { systemClock, ManualClock, clockFromEnv, type Clock } from './clock.ts';
 export { createLogger, type Logger } from './logger.ts';
-export { TerminalEffectError, type EffectHandler, type EffectRequest, type EffectGate, type PendingEffect } from './effects.ts';
+export { TerminalEffectError, type EffectHandler, type EffectRequest, type PendingEffect } from './effects.ts';
+export * from './gate/index.ts';
 export { SendTimeoutError, MessageTooLargeError, type SendOptions } from './send.ts';
 export { OperatorError, type DeadLetter, type ActorView, type JournalEntry } from './operator.ts';

@@ -12,6 +12,7 @@ import { AllPartitions, LeasedPartitions, type Ownership } from './ownership.ts'
 import { Sender } from './send.ts';
 import { Operator } from './operator.ts';
 import { ScriptJobs, SCRIPT_RUN, scriptRunEffect } from './scripts/index.ts';
+import { Approvals, Gate, GateSettings, Proposals, readAudit, type AuditQuery, type AuditRow } from './gate/index.ts';
 
 /** The runtime's lifecycle: initialized → starting → running → stopping → stopped, or failed. */
 export type RuntimeState = 'initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -66,6 +67,12 @@ export class Runtime {
   operator!: Operator;
   /** Script jobs in the sandbox, recorded in `script_jobs`; they back the `script.run` effect. */
   scripts!: ScriptJobs;
+  /** The gate: decides every effect (autonomy levels, risk, policies). `gate.settings` holds levels, risks, limits, switches, suppressions. */
+  gate!: Gate;
+  /** The approval queue: approve, reject, bulk; expiry. */
+  approvals!: Approvals;
+  /** Level changes proposed after streaks of approvals. */
+  proposals!: Proposals;
   private maintenance?: NodeJS.Timeout;
 
   constructor(
@@ -102,6 +109,7 @@ export class Runtime {
       await this.ownership.start(this.host);
       this.timers.start();
       this.effects.start();
+      this.approvals.start(() => this.ownership.owned());
       this.maintenance = setInterval(() => void this.maintain(), 10_000);
       this.maintenance.unref();
       this.state = 'running';
@@ -123,6 +131,7 @@ export class Runtime {
       clearInterval(this.maintenance);
       this.timers.stop();
       this.effects.stop();
+      this.approvals.stop();
       await this.ownership.stop();
       await this.host.stop();
     }
@@ -150,7 +159,13 @@ export class Runtime {
     await this.bus.start();
     this.relay = new OutboxRelay(this.db, this.bus, this.log);
     const owned = () => this.ownership.owned();
-    this.effects = new EffectExecutor(this.db, this.clock, this.subjects, this.relay, owned, this.log);
+    const settings = new GateSettings(this.db, this.clock, c, (type, params) => this.effects.riskOf(type, params));
+    this.gate = new Gate(this.db, this.clock, this.subjects, this.relay, settings, this.log, () => void this.approvals.expireDue(owned));
+    this.approvals = new Approvals(this.db, this.clock, this.subjects, this.relay, settings, c, this.log, (tenant, id) =>
+      this.role === 'node' ? this.effects.submit([{ tenant, id }]) : undefined,
+    );
+    this.proposals = new Proposals(this.db, () => new Date(this.clock.now()).toISOString());
+    this.effects = new EffectExecutor(this.db, this.clock, this.subjects, this.relay, owned, this.log, this.gate);
     for (const h of this.options.effects ?? []) this.effects.register(h);
     this.scripts = new ScriptJobs(this.db, { nodeId: c.nodeId, clock: this.clock, log: this.log });
     if (!this.options.effects?.some((h) => h.actionType === SCRIPT_RUN)) this.effects.register(scriptRunEffect(this.scripts));
@@ -169,7 +184,7 @@ export class Runtime {
       poisonLimit: c.poisonLimit,
       maxAttempts: (t) => this.effects.maxAttempts(t),
       committed: (b) => {
-        if (b.effects.length > 0) this.effects.submit(b.effects.map((e) => ({ ...e, attempts: 0 })));
+        if (b.effects.length > 0) this.effects.submit(b.effects);
         for (const t of b.timersSet.values()) this.timers.scheduled(Date.parse(t.due_at));
       },
       timerSettled: (id) => this.timers.settled(id),
@@ -199,6 +214,11 @@ export class Runtime {
     } catch (err) {
       this.log.warn({ err }, 'maintenance pass failed; will try again');
     }
+  }
+
+  /** A tenant's audit log, newest first. */
+  audit(tenant: string, query: AuditQuery = {}): Promise<AuditRow[]> {
+    return readAudit(this.db, tenant, query);
   }
 
   /** Waits until nothing is queued in the lanes or the outbox (tests, the CLI). */

@@ -149,9 +149,21 @@ function publishRow(cell: Cell, id: string, cause: ActorMessage, p: PublishParam
   };
 }
 
+const GateShape = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  request: z.number().int().positive(),
+  agent: z.string().min(1).max(200),
+  preview: z.string().max(2000),
+  expiresInMs: z.number().int().positive().optional(),
+});
+
 function effectRow(cell: Cell, id: string, seq: number, cause: ActorMessage, p: EffectParams, env: ResolveEnv): EffectRow {
   if (typeof p.actionType !== 'string' || !/^[a-z0-9_]+(\.[a-z0-9_]+)+$/.test(p.actionType)) {
     throw new InvalidActionError(`cadre.effect needs an action type like "email.send", got ${JSON.stringify(p.actionType)}`);
+  }
+  const gate = GateShape.safeParse(p.gate);
+  if (!gate.success) {
+    throw new InvalidActionError(`cadre.effect ${p.actionType} does not come through a gate; request effects with the gate fragment (machines/gate.ts)`);
   }
   return {
     ...cell.address,
@@ -159,8 +171,9 @@ function effectRow(cell: Cell, id: string, seq: number, cause: ActorMessage, p: 
     partition: cell.partition,
     action_type: p.actionType,
     params: p.params ?? {},
-    on_done: p.onDone ?? 'cadre.effect.done',
-    on_error: p.onError ?? 'cadre.effect.failed',
+    on_done: 'cadre.gate.done',
+    on_error: 'cadre.gate.failed',
+    gate: gate.data,
     max_attempts: env.maxAttempts(p.actionType),
     correlation_id: cause.correlationId,
     requested_seq: seq,

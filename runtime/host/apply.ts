@@ -46,7 +46,7 @@ export function applyMessage(batch: Batch, cell: Cell, msg: ActorMessage, env: R
       return step(batch, cell, msg, ev.event, env, init, { timer: fromHold && !pending ? undefined : ev.timerId, lenient: true });
     }
     if (cell.status === 'paused' && !fromHold) return hold(batch, cell, msg, env);
-    if (ev.type !== 'cadre.effect.result') return dead('invalid_runtime_event', `unexpected runtime event ${type}`);
+    if (ev.type !== 'cadre.effect.result' && ev.type !== 'cadre.gate.update') return dead('invalid_runtime_event', `unexpected runtime event ${type}`);
     return step(batch, cell, msg, ev.event, env, init, { lenient: true });
   }
   if (cell.status === 'stopped') return dead('actor_stopped', `${cell.id} was stopped by an operator; it takes no more messages`);

@@ -51,6 +51,8 @@ export interface EffectRow {
   params: Record<string, unknown>;
   on_done: string;
   on_error: string;
+  /** The gate it came through (machines/gate.ts). */
+  gate: Record<string, unknown>;
   max_attempts: number;
   correlation_id: string;
   requested_seq: number;

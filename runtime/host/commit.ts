@@ -86,12 +86,12 @@ const PARTS: { name: string; rows: (b: Batch, rows: Rows) => unknown[]; sql: (ro
   {
     name: 'ins_effects',
     rows: (b) => b.effects,
-    sql: (rows) => `INSERT INTO effects (tenant, id, kind, key, partition, action_type, params, on_done, on_error, max_attempts, next_attempt_at,
-                       correlation_id, requested_seq, requested_at)
-  SELECT r.tenant, r.id, r.kind, r.key, r.partition, r.action_type, r.params, r.on_done, r.on_error, r.max_attempts, r.at,
+    sql: (rows) => `INSERT INTO effects (tenant, id, kind, key, partition, action_type, params, on_done, on_error, gate, status, max_attempts,
+                       next_attempt_at, correlation_id, requested_seq, requested_at)
+  SELECT r.tenant, r.id, r.kind, r.key, r.partition, r.action_type, r.params, r.on_done, r.on_error, r.gate, 'deciding', r.max_attempts, r.at,
          r.correlation_id, r.requested_seq, r.at
   FROM jsonb_to_recordset(${rows}::jsonb) AS r(tenant text, id text, kind text, key text, partition int, action_type text, params jsonb,
-       on_done text, on_error text, max_attempts int, correlation_id text, requested_seq bigint, at timestamptz)
+       on_done text, on_error text, gate jsonb, max_attempts int, correlation_id text, requested_seq bigint, at timestamptz)
   RETURNING 1`,
   },
   {

@@ -26,6 +26,13 @@ export const EffectResult = z.object({
   event: MachineEvent,
 });
 
+/** The gate decided, or an approval was settled: `event` is the gate fragment's event (machines/gate.ts). */
+export const GateUpdate = z.object({
+  type: z.literal('cadre.gate.update'),
+  effectId: z.string(),
+  event: MachineEvent,
+});
+
 /** Operator control of one actor. */
 export const Control = z.object({
   type: z.enum(['cadre.control.pause', 'cadre.control.resume', 'cadre.control.stop']),
@@ -34,6 +41,6 @@ export const Control = z.object({
 });
 
 /** Any runtime event. */
-export const RuntimeEvent = z.discriminatedUnion('type', [TimerFire, EffectResult, Control]);
+export const RuntimeEvent = z.discriminatedUnion('type', [TimerFire, EffectResult, GateUpdate, Control]);
 /** Any runtime event. */
 export type RuntimeEvent = z.infer<typeof RuntimeEvent>;

@@ -16,8 +16,8 @@ describe.each(runtimeBackends)('effects on $name', ({ make }) => {
 
   it('runs an effect after the commit and returns its result to the actor as an event', async () => {
     const h = handler(async (req) => ({ receipt: `R-${req.params.amount}` }));
-    const rt = await env.start({ effects: [h] });
-    expect(await rt.send.send(counter('E-1'), { type: 'charge', amount: 42 }, { wait: true })).toMatchObject({ ok: true, state: 'charging' });
+    const rt = await env.start({ effects: [h], overrides: { defaultAutonomy: 'autonomous' } });
+    expect(await rt.send.send(counter('E-1'), { type: 'charge', amount: 42 }, { wait: true })).toMatchObject({ ok: true, state: 'charging.deciding' });
     await eventually(async () => (await charges(rt, 'E-1')).length === 1, 10_000, 'charge result');
     expect(h.calls).toHaveLength(1);
     expect(h.calls[0]).toMatchObject({ id: 'acme/counter/E-1#1#x0', tenant: 'acme', actionType: 'payment.charge', params: { amount: 42 }, attempt: 1 });
@@ -32,7 +32,7 @@ describe.each(runtimeBackends)('effects on $name', ({ make }) => {
       if (++n < 3) throw new Error(`gateway busy (${n})`);
       return { receipt: 'ok' };
     });
-    const rt = await env.start({ effects: [h] });
+    const rt = await env.start({ effects: [h], overrides: { defaultAutonomy: 'autonomous' } });
     await rt.send.send(counter('E-2'), { type: 'charge', amount: 7 }, { wait: true });
     await eventually(async () => (await rt.db.query(`SELECT 1 FROM effects WHERE attempts = 1 AND last_error IS NOT NULL`)).length === 1, 5000, 'first attempt recorded');
     const [afterFirst] = await rt.db.query<{ attempts: number; next_attempt_at: Date; last_error: string }>(`SELECT attempts, next_attempt_at, last_error FROM effects`);
@@ -54,7 +54,7 @@ describe.each(runtimeBackends)('effects on $name', ({ make }) => {
       if (req.params.amount === 13) throw new TerminalEffectError('card declined', 'declined');
       throw new Error('timeout talking to the gateway');
     }, { attempts: 2, backoffMs: 10 });
-    const rt = await env.start({ effects: [h] });
+    const rt = await env.start({ effects: [h], overrides: { defaultAutonomy: 'autonomous' } });
     await rt.send.send(counter('E-3'), { type: 'charge', amount: 13 }, { wait: true });
     await eventually(async () => (await charges(rt, 'E-3')).length === 1, 5000, 'terminal failure');
     expect(await charges(rt, 'E-3')).toEqual(['failed:card declined']);
@@ -73,20 +73,20 @@ describe.each(runtimeBackends)('effects on $name', ({ make }) => {
       if (fail) throw new Error('down');
       return 'paid';
     });
-    let rt = await env.start({ effects: [h] });
+    let rt = await env.start({ effects: [h], overrides: { defaultAutonomy: 'autonomous' } });
     await rt.send.send(counter('E-5'), { type: 'charge', amount: 1 }, { wait: true });
     await eventually(async () => h.calls.length === 1, 5000, 'first attempt');
     await eventually(async () => (await rt.db.query(`SELECT 1 FROM effects WHERE attempts = 1 AND last_error IS NOT NULL`)).length === 1, 5000, 'retry recorded');
     await rt.stop();
     fail = false;
     env.clock.advance(60_000);
-    rt = await env.start({ effects: [h] });
+    rt = await env.start({ effects: [h], overrides: { defaultAutonomy: 'autonomous' } });
     await eventually(async () => (await charges(rt, 'E-5')).length === 1, 10_000, 'retried after restart');
     expect(h.calls.map((c) => c.attempt)).toEqual([1, 2]);
   });
 
   it('an effect with no handler fails with a clear reason instead of waiting forever', async () => {
-    const rt = await env.start();
+    const rt = await env.start({ overrides: { defaultAutonomy: 'autonomous' } });
     await rt.send.send(counter('E-6'), { type: 'charge', amount: 1 }, { wait: true });
     await eventually(async () => (await charges(rt, 'E-6')).length === 1, 5000, 'failure');
     expect(await charges(rt, 'E-6')).toEqual(['failed:no effect handler is registered for payment.charge']);

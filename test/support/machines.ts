@@ -1,6 +1,6 @@
-import { assign, setup } from 'xstate';
+import { assign, setup, type AnyEventObject } from 'xstate';
 import { z } from 'zod';
-import { defineEntity, runtimeActions, type Stamped } from '../../machines/index.ts';
+import { defineEntity, gate, runtimeActions, type GateContext, type GateMachineEvent, type Stamped } from '../../machines/index.ts';
 
 /**
  * Machines used by the runtime's tests. `counter` checks ordering itself: every
@@ -15,16 +15,17 @@ export const CounterEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('charge'), amount: z.number() }),
   z.object({ type: z.literal('arm_fragile') }),
 ]);
-type Ev = Stamped<z.infer<typeof CounterEvent>> | Stamped<{ type: 'charged'; effectId: string; result: unknown }> | Stamped<{ type: 'charge_failed'; effectId: string; error: string }>;
+type Ev = Stamped<z.infer<typeof CounterEvent>> | Stamped<GateMachineEvent>;
+type Ctx = { count: number; sum: number; outOfOrder: number; reminders: number; pongs: number; charges: string[] } & GateContext;
 
-/** Counts `add` events in order; also: throws on `boom`, sets a durable reminder, pings peers, charges through an effect. */
+/** Counts `add` events in order; also: throws on `boom`, sets a durable reminder, pings peers, charges through a gated effect (agent `billing`). */
 export const counterMachine = setup({
-  types: { context: {} as { count: number; sum: number; outOfOrder: number; reminders: number; pongs: number; charges: string[] }, events: {} as Ev },
+  types: { context: {} as Ctx, events: {} as Ev },
   actions: { ...runtimeActions },
   delays: { reminder: ({ context }) => (context.reminders >= 0 ? 10 * 60_000 : 0) },
 }).createMachine({
   id: 'counter',
-  context: { count: 0, sum: 0, outOfOrder: 0, reminders: 0, pongs: 0, charges: [] },
+  context: { count: 0, sum: 0, outOfOrder: 0, reminders: 0, pongs: 0, charges: [], gates: {} },
   initial: 'counting',
   states: {
     counting: {
@@ -47,13 +48,7 @@ export const counterMachine = setup({
           actions: { type: 'cadre.send', params: ({ event }) => ({ to: { kind: 'counter', key: event.to }, event: { type: 'pong', from: 'x' } }) },
         },
         pong: { actions: assign({ pongs: ({ context }) => context.pongs + 1 }) },
-        charge: {
-          target: 'charging',
-          actions: {
-            type: 'cadre.effect',
-            params: ({ event }) => ({ actionType: 'payment.charge', params: { amount: event.amount }, onDone: 'charged', onError: 'charge_failed' }),
-          },
-        },
+        charge: { target: 'charging' },
       },
     },
     waiting: {
@@ -73,12 +68,15 @@ export const counterMachine = setup({
     reminded: {
       on: { remind: { target: 'waiting' } },
     },
-    charging: {
-      on: {
-        charged: { target: 'counting', actions: assign({ charges: ({ context, event }) => [...context.charges, `ok:${event.effectId}`] }) },
-        charge_failed: { target: 'counting', actions: assign({ charges: ({ context, event }) => [...context.charges, `failed:${event.error}`] }) },
-      },
-    },
+    charging: gate<Ctx>({
+      name: 'charge',
+      actionType: 'payment.charge',
+      agent: 'billing',
+      params: ({ event }) => ({ amount: (event as { amount?: number }).amount ?? 0 }),
+      targets: { done: '#counter.counting', failed: '#counter.counting' },
+      onDone: [assign(({ context, event }: { context: Ctx; event: AnyEventObject }) => ({ charges: [...context.charges, `ok:${String(event.effectId)}`] }))],
+      onFailed: [assign(({ context, event }: { context: Ctx; event: AnyEventObject }) => ({ charges: [...context.charges, `failed:${String(event.error)}`] }))],
+    }),
   },
 });
 

@@ -1,0 +1,38 @@
+import type { ActorAddress, ActorMessage, Subjects } from '../../bus/index.ts';
+import { partitionOf } from '../../bus/index.ts';
+import type { Queryable } from '../store/index.ts';
+import type { OutboxEntry } from '../outbox.ts';
+
+/**
+ * A runtime message to an actor, written to the outbox inside the caller's
+ * transaction and published after it commits (the durability contract, rule 5).
+ */
+export async function toActor(
+  tx: Queryable,
+  subjects: Subjects,
+  m: { id: string; actor: ActorAddress; event: ActorMessage['event']; correlationId: string; causationId: string | null; from: string; at: string },
+): Promise<OutboxEntry> {
+  const message: ActorMessage = {
+    id: m.id,
+    tenant: m.actor.tenant,
+    to: { kind: m.actor.kind, key: m.actor.key },
+    event: m.event,
+    correlationId: m.correlationId,
+    causationId: m.causationId,
+    from: m.from,
+    sentAt: m.at,
+  };
+  const entry: OutboxEntry = {
+    tenant: m.actor.tenant,
+    message_id: m.id,
+    partition: partitionOf(m.actor, subjects.partitions),
+    subject: subjects.mailbox(m.actor),
+    payload: JSON.stringify(message),
+  };
+  await tx.query(
+    `INSERT INTO outbox (tenant, message_id, partition, subject, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz)
+     ON CONFLICT DO NOTHING`,
+    [entry.tenant, entry.message_id, entry.partition, entry.subject, entry.payload, m.at],
+  );
+  return entry;
+}
