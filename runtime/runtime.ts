@@ -1,5 +1,5 @@
 import { MemoryBus, NatsBus, Subjects, type Bus } from '../bus/index.ts';
-import { dealEntity, type EntityDefinition } from '../machines/index.ts';
+import { bidEntity, contactEntity, dealEntity, orderEntity, type EntityDefinition } from '../machines/index.ts';
 import { openDatabase, migrate, type Database } from './store/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -19,7 +19,7 @@ export type RuntimeState = 'initialized' | 'starting' | 'running' | 'stopping' |
 
 /** What `createRuntime` takes besides the configuration. */
 export interface RuntimeOptions {
-  /** Kinds of actors. @default [dealEntity] */
+  /** Kinds of actors. @default the business entities: deal, order, bid, contact */
   entities?: EntityDefinition[];
   /** Effect handlers, one per action type. */
   effects?: EffectHandler[];
@@ -189,7 +189,7 @@ export class Runtime {
       },
       timerSettled: (id) => this.timers.settled(id),
     });
-    for (const e of this.options.entities ?? [dealEntity]) this.host.register(e);
+    for (const e of this.options.entities ?? [dealEntity, orderEntity, bidEntity, contactEntity]) this.host.register(e);
     this.timers = new TimerService(this.db, this.clock, owned, (m) => this.host.deliverLocal(m), this.log);
     this.ownership =
       c.databaseUrl && c.natsUrl

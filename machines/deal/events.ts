@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GateRetry } from '../gate.ts';
 
 const Money = z.number().nonnegative().max(1e12);
 const IsoDate = z.iso.date();
@@ -11,6 +12,9 @@ const DealFields = {
   owner: z.string().min(1).max(200),
   expectedCloseDate: IsoDate,
 };
+
+/** How a deal was touched. */
+export const TouchType = z.enum(['email', 'call', 'meeting', 'note']);
 
 /** Events a deal accepts from outside. */
 export const DealEvent = z.discriminatedUnion('type', [
@@ -35,9 +39,12 @@ export const DealEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('deal.qualify') }),
   z.object({ type: z.literal('deal.propose') }),
   z.object({ type: z.literal('deal.negotiate') }),
-  z.object({ type: z.literal('deal.touch'), activity: z.enum(['email', 'call', 'meeting', 'note']), by: z.string().max(200).optional() }),
+  /** Movement without a stage change. `activity` is the touch type (`type` names the event). */
+  z.object({ type: z.literal('deal.touch'), activity: TouchType, by: z.string().max(200).optional() }),
   z.object({ type: z.literal('deal.win') }),
   z.object({ type: z.literal('deal.lose'), reason: z.string().min(1).max(1000) }),
+  /** Asks the `follow_up` gate again after it was rejected, expired, blocked or failed. */
+  GateRetry,
 ]);
 /** An event a deal accepts. */
 export type DealEvent = z.infer<typeof DealEvent>;

@@ -1,12 +1,13 @@
-import { assign, setup } from 'xstate';
+import { assign, raise, setup } from 'xstate';
 import { runtimeActions } from '../effects.ts';
 import type { Stamped } from '../entity.ts';
+import { gate, type GateContext, type GateMachineEvent } from '../gate.ts';
 import type { DealEvent } from './events.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A deal's context. */
-export interface DealContext {
+export interface DealContext extends GateContext {
   tenant: string;
   key: string;
   title: string;
@@ -21,9 +22,18 @@ export interface DealContext {
   stalledSince: string | null;
   closedAt: string | null;
   lostReason: string | null;
+  /** When the last follow-up email went out (its gate reached done). */
+  followedUpAt: string | null;
 }
 
-type Ev = Stamped<DealEvent>;
+/**
+ * Raised inside the machine, never accepted from outside (the `DealEvent` schema
+ * refuses them): a stage's stall timer asks the `followUp` region for a follow-up,
+ * and movement tells it the stall is over.
+ */
+type InternalEvent = { type: 'deal.follow_up' } | { type: 'deal.moved' };
+
+type Ev = Stamped<DealEvent | GateMachineEvent | InternalEvent>;
 
 type Stage = 'lead' | 'qualified' | 'proposal' | 'negotiation';
 
@@ -33,6 +43,24 @@ type Stage = 'lead' | 'qualified' | 'proposal' | 'negotiation';
  * movement (a stage change, an update or a touch) it publishes `deal.stalled`
  * once; movement re-arms the timer. Winning publishes `deal.closed` with value and
  * contact; losing needs a reason and publishes `deal.lost`.
+ *
+ * While open, the deal is in two parallel regions, so the stage stays visible
+ * (and movement, win and lose keep working) while a follow-up waits:
+ *
+ *   open ─┬─ stage:    lead → qualified → proposal → negotiation   (each arms the stall timer)
+ *         └─ followUp: idle ─ stalled, with a contact ─► sending (the `follow_up` gate) ─ done ─► sent
+ *
+ * The state column reads `open.stage.lead|followUp.idle`. A stall with a contact
+ * asks for a follow-up email to the contact through the approval gate
+ * (`email.send`, agent `sales`); it may be decided automatically, wait for
+ * approval, be rejected, expire, be blocked or held, all visible as states of
+ * `followUp.sending` (see machines/gate.ts; `gate.retry` with gate `follow_up`
+ * asks again after rejected, expired, blocked or failed). Without a contact there
+ * is no follow-up. Movement ends the stall: `followUp` goes back to idle, which
+ * withdraws a follow-up still waiting (the runtime then never sends it), and the
+ * next stall may follow up again. Winning or losing withdraws it too. A sent
+ * follow-up is not movement: the deal stays stalled and is followed up once per
+ * stall.
  */
 export const dealMachine = setup({
   types: {
@@ -43,6 +71,10 @@ export const dealMachine = setup({
   actions: {
     ...runtimeActions,
     moved: assign({ lastMovedAt: ({ event }) => event.at, stalledSince: null }),
+    /** Tells the followUp region that the deal moved. */
+    announceMove: raise(({ event }) => ({ type: 'deal.moved' as const, at: event.at })),
+    /** Asks the followUp region for a follow-up (it sends one only with a contact). */
+    askFollowUp: raise(({ event }) => ({ type: 'deal.follow_up' as const, at: event.at })),
     markStalled: assign({ stalledSince: ({ event }) => event.at }),
     applyUpdate: assign(({ context, event }) => {
       if (event.type !== 'deal.update') return {};
@@ -54,6 +86,9 @@ export const dealMachine = setup({
         expectedCloseDate: event.expectedCloseDate ?? context.expectedCloseDate,
       };
     }),
+  },
+  guards: {
+    hasContact: ({ context }) => context.contact !== null,
   },
   delays: {
     stall: ({ context }) => context.stallAfterDays * DAY_MS,
@@ -75,6 +110,8 @@ export const dealMachine = setup({
     stalledSince: null,
     closedAt: null,
     lostReason: null,
+    followedUpAt: null,
+    gates: {},
   }),
   initial: 'new',
   states: {
@@ -107,7 +144,7 @@ export const dealMachine = setup({
       },
     },
     open: {
-      initial: 'lead',
+      type: 'parallel',
       on: {
         'deal.win': {
           target: 'won',
@@ -139,21 +176,62 @@ export const dealMachine = setup({
         },
       },
       states: {
-        lead: {
-          on: { 'deal.qualify': moveTo('lead', 'qualified'), 'deal.propose': moveTo('lead', 'proposal'), 'deal.negotiate': moveTo('lead', 'negotiation'), ...activity('lead') },
-          after: { stall: stalled('lead') },
+        stage: {
+          initial: 'lead',
+          states: {
+              lead: {
+                on: { 'deal.qualify': moveTo('lead', 'qualified'), 'deal.propose': moveTo('lead', 'proposal'), 'deal.negotiate': moveTo('lead', 'negotiation'), ...activity('lead') },
+                after: { stall: stalled('lead') },
+              },
+              qualified: {
+                on: { 'deal.propose': moveTo('qualified', 'proposal'), 'deal.negotiate': moveTo('qualified', 'negotiation'), ...activity('qualified') },
+                after: { stall: stalled('qualified') },
+              },
+              proposal: {
+                on: { 'deal.negotiate': moveTo('proposal', 'negotiation'), ...activity('proposal') },
+                after: { stall: stalled('proposal') },
+              },
+              negotiation: {
+                on: { ...activity('negotiation') },
+                after: { stall: stalled('negotiation') },
+              },
+          },
         },
-        qualified: {
-          on: { 'deal.propose': moveTo('qualified', 'proposal'), 'deal.negotiate': moveTo('qualified', 'negotiation'), ...activity('qualified') },
-          after: { stall: stalled('qualified') },
-        },
-        proposal: {
-          on: { 'deal.negotiate': moveTo('proposal', 'negotiation'), ...activity('proposal') },
-          after: { stall: stalled('proposal') },
-        },
-        negotiation: {
-          on: { ...activity('negotiation') },
-          after: { stall: stalled('negotiation') },
+        followUp: {
+          initial: 'idle',
+          // Movement ends the stall: back to idle (leaving the gate withdraws a request still waiting).
+          on: { 'deal.moved': { target: '.idle' } },
+          states: {
+            idle: {
+              on: { 'deal.follow_up': { guard: 'hasContact', target: 'sending' } },
+            },
+            sending: gate<DealContext>({
+              name: 'follow_up',
+              actionType: 'email.send',
+              agent: 'sales',
+              params: ({ context }) => ({
+                to: context.contact,
+                subject: context.title ? `Following up: ${context.title}` : 'Following up',
+                body: followUpBody(context),
+                dealId: context.key,
+              }),
+              preview: ({ context }) =>
+                `Follow-up email to ${context.contact} on stalled deal ${context.key}${context.title ? ` "${context.title}"` : ''} (no movement for ${context.stallAfterDays} days)`,
+              targets: { done: '#deal.open.followUp.sent' },
+              onDone: [
+                assign({ followedUpAt: ({ event }: { event: { at?: string } }) => event.at ?? null }),
+                {
+                  type: 'cadre.publish',
+                  params: ({ context }: { context: DealContext }) => ({
+                    entity: 'deal',
+                    name: 'followed_up',
+                    data: { dealId: context.key, title: context.title, contact: context.contact!, owner: context.owner, stalledSince: context.stalledSince },
+                  }),
+                },
+              ],
+            }),
+            sent: {},
+          },
         },
       },
     },
@@ -168,6 +246,7 @@ function moveTo(from: Stage, to: Stage) {
     target: to,
     actions: [
       'moved' as const,
+      'announceMove' as const,
       {
         type: 'cadre.publish' as const,
         params: ({ context }: { context: DealContext }) => ({
@@ -183,12 +262,12 @@ function moveTo(from: Stage, to: Stage) {
 /** A touch or an update is movement: re-entering the stage restarts its stall timer. */
 function activity(stage: Stage) {
   return {
-    'deal.touch': { target: stage, reenter: true, actions: ['moved' as const] },
-    'deal.update': { target: stage, reenter: true, actions: ['applyUpdate' as const, 'moved' as const] },
+    'deal.touch': { target: stage, reenter: true, actions: ['moved' as const, 'announceMove' as const] },
+    'deal.update': { target: stage, reenter: true, actions: ['applyUpdate' as const, 'moved' as const, 'announceMove' as const] },
   };
 }
 
-/** `stallAfterDays` without movement: mark the deal stalled and publish `deal.stalled`, once. */
+/** `stallAfterDays` without movement: mark the deal stalled, publish `deal.stalled` and ask for a follow-up, once. */
 function stalled(stage: Stage) {
   return {
     actions: [
@@ -201,6 +280,14 @@ function stalled(stage: Stage) {
           data: { dealId: context.key, stage, days: context.stallAfterDays, lastMovedAt: context.lastMovedAt, value: context.value, owner: context.owner },
         }),
       },
+      'askFollowUp' as const,
     ],
   };
+}
+
+/** The follow-up email's text; the sales agent may rewrite it before approving. */
+function followUpBody(context: DealContext): string {
+  const about = context.title ? `"${context.title}"` : 'our proposal';
+  const sign = context.owner ? `\n\nBest regards,\n${context.owner}` : '\n\nBest regards';
+  return `Hello,\n\nI wanted to follow up on ${about}. Is there anything you need from us to move forward, or a good time to talk this week?${sign}`;
 }

@@ -8,6 +8,7 @@ import { ZodError } from 'zod';
 import { BusError } from '../../bus/index.ts';
 import { ConfigError } from '../config.ts';
 import { OperatorError } from '../operator.ts';
+import { ApprovalError, ProposalError } from '../gate/index.ts';
 import { SendTimeoutError } from '../send.ts';
 import { DataDirLockedError, StoreError } from '../store/index.ts';
 
@@ -77,7 +78,7 @@ export function describeError(err: unknown): Report {
       exitCode: EXIT.failed,
     };
   }
-  if (err instanceof OperatorError) return { code: err.code, message: err.message, exitCode: EXIT.failed };
+  if (err instanceof OperatorError || err instanceof ApprovalError || err instanceof ProposalError) return { code: err.code, message: err.message, exitCode: EXIT.failed };
   if (err instanceof SendTimeoutError) {
     return { code: err.code, message: `${err.message}; is a \`cadre start\` running on this database and NATS?`, exitCode: EXIT.failed };
   }

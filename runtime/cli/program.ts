@@ -10,6 +10,8 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerSend } from './commands/send.ts';
 import { registerStart } from './commands/start.ts';
 import { registerScript } from './commands/script.ts';
+import { registerApprovals } from './commands/approvals.ts';
+import { registerGate } from './commands/gate.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -46,5 +48,7 @@ export function buildProgram(): Command {
   registerSend(program);
   registerDeadLetters(program);
   registerScript(program);
+  registerApprovals(program);
+  registerGate(program);
   return program;
 }
