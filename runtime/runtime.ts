@@ -12,6 +12,7 @@ import { AllPartitions, LeasedPartitions, type Ownership } from './ownership.ts'
 import { Sender } from './send.ts';
 import { Operator } from './operator.ts';
 import { ScriptJobs, SCRIPT_RUN, scriptRunEffect } from './scripts/index.ts';
+import { BUILTIN_EFFECTS } from './builtin-effects.ts';
 import { Approvals, Gate, GateSettings, Proposals, readAudit, type AuditQuery, type AuditRow } from './gate/index.ts';
 
 /** The runtime's lifecycle: initialized → starting → running → stopping → stopped, or failed. */
@@ -169,6 +170,7 @@ export class Runtime {
     for (const h of this.options.effects ?? []) this.effects.register(h);
     this.scripts = new ScriptJobs(this.db, { nodeId: c.nodeId, clock: this.clock, log: this.log });
     if (!this.options.effects?.some((h) => h.actionType === SCRIPT_RUN)) this.effects.register(scriptRunEffect(this.scripts));
+    for (const h of BUILTIN_EFFECTS) if (!this.options.effects?.some((o) => o.actionType === h.actionType)) this.effects.register(h);
     this.host = new ActorHost({
       db: this.db,
       bus: this.bus,

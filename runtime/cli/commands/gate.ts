@@ -1,6 +1,7 @@
 /** `cadre autonomy|pause|resume|dry-run|suppress|audit|proposals`: the gate's settings and records. */
 import type { Command } from 'commander';
 import { choiceOption, defaultOperator, intOption, parseTenant } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import { line, printFields, printJson, printTable, type OutputOptions } from '../output.ts';
 import { withRuntime } from '../session.ts';
 
@@ -37,7 +38,8 @@ export function registerGate(program: Command): void {
     .action(async (level: string, opts: Tenanted & { agent: string; action: string }) => {
       const tenant = parseTenant(opts.tenant);
       const by = opts.by || defaultOperator();
-      await withRuntime({}, (rt) => rt.gate.settings.setLevel(tenant, { agent: opts.agent, actionType: opts.action, level: choiceOption(LEVELS)(level) }, by));
+      if (!(LEVELS as readonly string[]).includes(level)) throw new UsageError(`"${level}" is not a level: expected one of ${LEVELS.join(', ')}`);
+      await withRuntime({}, (rt) => rt.gate.settings.setLevel(tenant, { agent: opts.agent, actionType: opts.action, level: level as (typeof LEVELS)[number] }, by));
       line(`${tenant}: agent ${opts.agent}, action ${opts.action} is now ${level} (by ${by})`);
     });
   au.command('risk <actionType> <risk>')
@@ -46,7 +48,8 @@ export function registerGate(program: Command): void {
     .option('--by <name>', 'who sets it (default: $USER)')
     .action(async (actionType: string, risk: string, opts: Tenanted) => {
       const tenant = parseTenant(opts.tenant);
-      await withRuntime({}, (rt) => rt.gate.settings.setRisk(tenant, { actionType, risk: choiceOption(RISKS)(risk) }, opts.by || defaultOperator()));
+      if (!(RISKS as readonly string[]).includes(risk)) throw new UsageError(`"${risk}" is not a risk class: expected one of ${RISKS.join(', ')}`);
+      await withRuntime({}, (rt) => rt.gate.settings.setRisk(tenant, { actionType, risk: risk as (typeof RISKS)[number] }, opts.by || defaultOperator()));
       line(`${tenant}: ${actionType} is now ${risk} risk`);
     });
   au.command('limit <actionType> <perDay>')
@@ -55,7 +58,8 @@ export function registerGate(program: Command): void {
     .option('--by <name>', 'who sets it (default: $USER)')
     .action(async (actionType: string, perDay: string, opts: Tenanted) => {
       const tenant = parseTenant(opts.tenant);
-      const n = intOption(0, 1_000_000)(perDay);
+      const n = Number(perDay);
+      if (!/^\d+$/.test(perDay) || n > 1_000_000) throw new UsageError(`"${perDay}" is not a daily limit: expected a whole number from 0 to 1000000`);
       await withRuntime({}, (rt) => rt.gate.settings.setLimit(tenant, { actionType, perDay: n }, opts.by || defaultOperator()));
       line(`${tenant}: at most ${n} ${actionType} per UTC day`);
     });

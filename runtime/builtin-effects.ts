@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { TerminalEffectError, type EffectHandler } from './effects.ts';
+
+const AutofixParams = z.object({
+  orderId: z.string(),
+  fixes: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown(), rule: z.string() })).min(1),
+});
+
+/**
+ * `order.autofix`: a safe pricing correction. The change itself is the order
+ * actor's (it applies the fixes to its own state when the effect is done); what
+ * the gate controls is whether it may. The handler checks the fixes and returns
+ * them as applied.
+ */
+export const orderAutofixEffect: EffectHandler = {
+  actionType: 'order.autofix',
+  retry: { attempts: 1 },
+  async run(req) {
+    const p = AutofixParams.safeParse(req.params);
+    if (!p.success) throw new TerminalEffectError(`invalid order.autofix params: ${z.prettifyError(p.error)}`, 'invalid_params');
+    return { orderId: p.data.orderId, applied: p.data.fixes };
+  },
+};
+
+/** Effect handlers every runtime has unless the caller registers its own for the same action type. */
+export const BUILTIN_EFFECTS: readonly EffectHandler[] = [orderAutofixEffect];

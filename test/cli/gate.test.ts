@@ -1,0 +1,192 @@
+/**
+ * The gate's commands as operators run them, against PostgreSQL + NATS with a
+ * `cadre start` node running beside them: the approval queue, levels, the kill
+ * switch, suppressions, the audit log.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, openTestPglite } from '../support/db.ts';
+import { NATS_URL, deleteStreams } from '../support/runtime.ts';
+
+/** For commands that must fail before opening anything. */
+const NOWHERE = { CADRE_DATA_DIR: join(tmpdir(), 'cadre-cli-test-never-opened') };
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));
+
+type Env = Record<string, string>;
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The parent's environment without any Cadre setting, so only what a test gives applies. */
+function cleanEnv(env: Env): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CADRE_|DATABASE_URL$|NATS_URL$|PORT$)/.test(k)));
+  return { ...base, CADRE_PARTITIONS: '4', ...env };
+}
+
+function spawnCli(args: string[], env: Env): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs one CLI command to its end. */
+function cadre(env: Env, ...args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawnCli(args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs a command that must succeed and returns its stdout (the whole result in the failure message otherwise). */
+async function ok(env: Env, ...args: string[]): Promise<string> {
+  const r = await cadre(env, ...args);
+  expect(r, `cadre ${args.join(' ')}`).toMatchObject({ code: 0 });
+  return r.stdout;
+}
+
+/** Runs a `--json` command that must succeed and parses its output. */
+async function json<T = Record<string, unknown>>(env: Env, ...args: string[]): Promise<T> {
+  return JSON.parse(await ok(env, ...args, '--json')) as T;
+}
+
+/** A running `cadre start`: its output so far, and a way to stop it with a signal. */
+interface Node {
+  stdout(): string;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+async function startNode(env: Env): Promise<Node> {
+  const child = spawnCli(['start'], { CADRE_LOG_LEVEL: 'warn', ...env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const deadline = Date.now() + 30_000;
+  while (!stdout.includes('Cadre is running')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`cadre start did not come up (exit ${child.exitCode}):\n${stdout}\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    stdout: () => stdout,
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
+      const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const result = await exited;
+      clearTimeout(timeout);
+      return { ...result, stderr };
+    },
+  };
+}
+
+// Each command is a new process that loads Cadre (and PGlite) afresh: about 1.5 s on an
+// idle machine, a good deal more when the machine is busy with other test files.
+const SLOW = 150_000;
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+
+const ORDER = {
+  type: 'order.receive',
+  clientId: 'C-7',
+  paymentMethod: 'bill',
+  productCode: 'APPR-1004',
+  fee: 450,
+  techFee: 25,
+  total: 450, // should be 475: a safe autofix
+  propertyAddress: '12 Elm St, Springfield',
+  borrower: { name: 'Ana Ruiz', email: 'ana@home.example' },
+  propertyContact: { name: 'Bo Lane', phone: '555-0100' },
+  catalogue: { productCode: 'APPR-1004', fee: 450, techFee: 25, inspection: true },
+  client: { id: 'C-7', active: true, creditLimit: 10_000, outstandingBalance: 2_000 },
+};
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('cadre gate commands', () => {
+  it('approvals list/show/approve, autonomy set/show, pause/resume, suppress, audit and proposals', async () => {
+    const id = randomBytes(4).toString('hex');
+    const db = await createTestDatabase('cadre_cli_gate');
+    cleanups.push(() => db.drop());
+    cleanups.push(() => deleteStreams(`G${id}`));
+    const env = { DATABASE_URL: db.url, NATS_URL, CADRE_SUBJECT_PREFIX: `g${id}`, CADRE_STREAM_PREFIX: `G${id}` };
+    const node = await startNode({ ...env, CADRE_NODE_ID: `node-${id}` });
+    try {
+      // Supervised by default: the order's autofix waits for a person.
+      await ok(env, 'send', 'acme/order/O-1', JSON.stringify(ORDER), '--wait');
+      const [pending] = await until('an approval', async () => {
+        const rows = await json<{ id: string }[]>(env, 'approvals', 'list', '--tenant', 'acme');
+        return rows.length ? rows : undefined;
+      });
+      const shown = await ok(env, 'approvals', 'show', pending!.id, '--tenant', 'acme');
+      expect(shown).toMatch(/status\s+pending/);
+      expect(shown).toMatch(/action\s+order\.autofix/);
+      expect(shown).toMatch(/risk\s+medium/);
+      const approved = await cadre(env, 'approvals', 'approve', pending!.id, 'apr_nope', '--tenant', 'acme', '--by', 'ana', '--note', 'fine');
+      expect(approved.code).toBe(1); // one of the two could not be approved
+      expect(approved.stdout).toContain(`${pending!.id}: approved by ana (order/O-1, order.autofix)`);
+      expect(approved.stdout).toContain('apr_nope: not approved: no approval apr_nope in tenant acme');
+      expect(approved.stderr).toContain('error: 1 of 2 could not be approved (see above)');
+      const again = await cadre(env, 'approvals', 'approve', pending!.id, '--tenant', 'acme', '--by', 'ana');
+      expect(again.code).toBe(1);
+      expect(again.stdout).toContain(`${pending!.id}: not approved: approval ${pending!.id} was already approved by ana`);
+      await until('the order accepted', async () => {
+        const a = await json<{ state: string }>(env, 'actor', 'show', 'acme/order/O-1');
+        return a.state === 'accepted' ? a : undefined;
+      });
+
+      // Levels, the kill switch and suppressions are settings any operator can read back.
+      expect(await ok(env, 'autonomy', 'set', 'autonomous', '--tenant', 'acme', '--action', 'order.autofix', '--by', 'ana')).toContain(
+        'acme: agent *, action order.autofix is now autonomous (by ana)',
+      );
+      expect(await ok(env, 'pause', '--tenant', 'acme', '--reason', 'audit week', '--by', 'ana')).toContain('tenant acme: kill switch ON');
+      expect(await ok(env, 'suppress', 'add', 'Ana@Home.example', '--tenant', 'acme', '--kind', 'opt_out')).toContain('suppressed (opt_out)');
+      const settings = await json<{ levels: unknown[]; switches: { scope: string; paused: boolean; reason: string }[] }>(env, 'autonomy', 'show', '--tenant', 'acme');
+      expect(settings.levels).toEqual([expect.objectContaining({ agent: '*', action_type: 'order.autofix', level: 'autonomous', set_by: 'ana' })]);
+      expect(settings.switches).toEqual([expect.objectContaining({ scope: 'acme', paused: true, reason: 'audit week' })]);
+
+      // With the kill switch on, the next autofix is blocked and audited.
+      await ok(env, 'send', 'acme/order/O-2', JSON.stringify(ORDER), '--wait');
+      await until('a blocked decision', async () => {
+        const rows = await json<{ outcome: string; policy: string; key: string }[]>(env, 'audit', '--tenant', 'acme', '--actor', 'order/O-2');
+        return rows.find((r) => r.outcome === 'blocked' && r.policy === 'kill_switch');
+      });
+      expect(await ok(env, 'resume', '--tenant', 'acme')).toContain('kill switch off: what was blocked stays blocked until asked again');
+      const audit = await json<{ entry: string; outcome: string; decided_by: string; key: string }[]>(env, 'audit', '--tenant', 'acme', '--actor', 'order/O-1');
+      expect(audit.map((r) => `${r.entry}:${r.outcome}:${r.decided_by}`).reverse()).toEqual(['decision:approval:gate', 'approval:approved:ana', 'execution:executed:executor']);
+      expect(await ok(env, 'proposals', 'list', '--tenant', 'acme')).toContain('no open proposals for tenant acme');
+
+      const bad = await cadre(env, 'autonomy', 'set', 'reckless', '--tenant', 'acme');
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('expected one of supervised, semi_autonomous, autonomous');
+    } finally {
+      await node.stop();
+    }
+  }, SLOW);
+});
