@@ -21,4 +21,12 @@ export const DealEvents = {
     owner: z.string().nullable(),
   }),
   'deal.lost': z.object({ dealId: z.string(), title: z.string(), value: z.number(), reason: z.string() }),
+  /** The follow-up email of a stalled deal went out (its gate reached done). */
+  'deal.followed_up': z.object({
+    dealId: z.string(),
+    title: z.string(),
+    contact: z.string(),
+    owner: z.string().nullable(),
+    stalledSince: z.string().nullable(),
+  }),
 } as const satisfies Record<string, z.ZodType>;

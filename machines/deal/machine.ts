@@ -179,22 +179,22 @@ export const dealMachine = setup({
         stage: {
           initial: 'lead',
           states: {
-              lead: {
-                on: { 'deal.qualify': moveTo('lead', 'qualified'), 'deal.propose': moveTo('lead', 'proposal'), 'deal.negotiate': moveTo('lead', 'negotiation'), ...activity('lead') },
-                after: { stall: stalled('lead') },
-              },
-              qualified: {
-                on: { 'deal.propose': moveTo('qualified', 'proposal'), 'deal.negotiate': moveTo('qualified', 'negotiation'), ...activity('qualified') },
-                after: { stall: stalled('qualified') },
-              },
-              proposal: {
-                on: { 'deal.negotiate': moveTo('proposal', 'negotiation'), ...activity('proposal') },
-                after: { stall: stalled('proposal') },
-              },
-              negotiation: {
-                on: { ...activity('negotiation') },
-                after: { stall: stalled('negotiation') },
-              },
+            lead: {
+              on: { 'deal.qualify': moveTo('lead', 'qualified'), 'deal.propose': moveTo('lead', 'proposal'), 'deal.negotiate': moveTo('lead', 'negotiation'), ...activity('lead') },
+              after: { stall: stalled('lead') },
+            },
+            qualified: {
+              on: { 'deal.propose': moveTo('qualified', 'proposal'), 'deal.negotiate': moveTo('qualified', 'negotiation'), ...activity('qualified') },
+              after: { stall: stalled('qualified') },
+            },
+            proposal: {
+              on: { 'deal.negotiate': moveTo('proposal', 'negotiation'), ...activity('proposal') },
+              after: { stall: stalled('proposal') },
+            },
+            negotiation: {
+              on: { ...activity('negotiation') },
+              after: { stall: stalled('negotiation') },
+            },
           },
         },
         followUp: {

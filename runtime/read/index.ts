@@ -46,8 +46,10 @@ export interface PageOptions {
   after?: string;
 }
 
-/** States of an order after which a billed order is owed (see `outstandingBalance`). */
-const NOT_OWED_STATES = ['received', 'validating', 'exceptions', 'cancelled'];
+/** States of an order in which a billed order is not owed (see `outstandingBalance`). */
+const NOT_OWED_STATES = ['new', 'received', 'validating', 'exceptions', 'cancelled'];
+/** States of a bid not yet submitted (machines/bid: `open.draft`). */
+const DRAFT_STATES = ['new', 'draft', 'open.draft'];
 
 type ActorRow = Row & { kind: string; key: string; state: string; status: ReadItem['status']; context: Record<string, unknown>; updated_at: Date; sort_value: string | null };
 
@@ -79,9 +81,10 @@ export class ReadModel {
   }
 
   /**
-   * Contacts due for a touch: not archived (nor stopped), `nextTouchDue` before
-   * `now` (the clock's by default). Time-based, so a contact is overdue from its due
-   * time on, before its own overdue timer has fired. Highest `priority` first.
+   * Contacts due for a touch: `nextTouchDue` before `now` (the clock's by
+   * default), not archived, not opted out (`optedOut` true), not stopped by an
+   * operator. Time-based, so a contact is overdue from its due time on, before its
+   * own overdue timer has fired. Highest `priority` first (none last), then by key.
    */
   async overdueContacts(tenant: string, now?: number | Date | string, opts: PageOptions = {}): Promise<Page> {
     const [q, extra] = this.overdue(now, opts);
@@ -97,13 +100,13 @@ export class ReadModel {
     return rows[0]?.found === true;
   }
 
-  /** Open deals marked stalled (`stalledSince` set), longest stalled first. */
+  /** Open deals marked stalled (`stalledSince` set; any `open` state), not stopped; the longest stalled first. */
   async stalledDeals(tenant: string, opts: PageOptions = {}): Promise<Page> {
     const q = parseActorQuery({ kind: 'deal', state: 'open', where: [{ field: 'stalledSince', op: 'exists', value: true }], orderBy: { field: 'stalledSince', dir: 'asc' }, ...opts });
     return this.page(tenant, q, { excludeStopped: true });
   }
 
-  /** Orders in the `exceptions` state, the longest waiting (least recently updated) first. */
+  /** Orders in the `exceptions` state (or nested in it), not stopped; the least recently updated first. */
   async orderExceptions(tenant: string, opts: PageOptions = {}): Promise<Page> {
     const q = parseActorQuery({ kind: 'order', state: 'exceptions', orderBy: { field: 'updatedAt', dir: 'asc' }, ...opts });
     return this.page(tenant, q, { excludeStopped: true });
@@ -111,8 +114,9 @@ export class ReadModel {
 
   /**
    * What a client owes: the sum of `total` over its orders paid by bill
-   * (`paymentMethod` 'bill') and not paid (`paidAt` null), once past intake
-   * (not received, validating, exceptions or cancelled).
+   * (`paymentMethod` 'bill') and not paid (`paidAt` null or missing), once past
+   * intake (not new, received, validating, exceptions or cancelled). A `total` that
+   * is not a number counts as nothing. Stopped orders count: the money is still owed.
    */
   async outstandingBalance(tenant: string, clientId: string | number): Promise<number> {
     checkTenant(tenant);
@@ -129,15 +133,23 @@ export class ReadModel {
     return Number(rows[0]?.total ?? 0);
   }
 
-  /** Bids submitted (not draft) without an outcome yet, the earliest submitted first. */
+  /** Bids submitted (not in draft) without an outcome yet (`outcome` null), not stopped; the earliest submitted first. */
   async openBids(tenant: string, opts: PageOptions = {}): Promise<Page> {
     const q = parseActorQuery({ kind: 'bid', where: [{ field: 'outcome', op: 'eq', value: null }], orderBy: { field: 'submittedAt', dir: 'asc' }, ...opts });
-    return this.page(tenant, q, { notStates: ['draft'], excludeStopped: true });
+    return this.page(tenant, q, { notStates: DRAFT_STATES, excludeStopped: true });
   }
 
   private overdue(now: number | Date | string | undefined, opts: PageOptions): [ParsedActorQuery, InternalConditions] {
     const at = isoTime(now ?? this.clock.now());
-    const q = parseActorQuery({ kind: 'contact', where: [{ field: 'nextTouchDue', op: 'lt', value: at }], orderBy: { field: 'priority', dir: 'desc' }, ...opts });
+    const q = parseActorQuery({
+      kind: 'contact',
+      where: [
+        { field: 'nextTouchDue', op: 'lt', value: at },
+        { field: 'optedOut', op: 'ne', value: true },
+      ],
+      orderBy: { field: 'priority', dir: 'desc' },
+      ...opts,
+    });
     return [q, { notStates: ['archived'], excludeStopped: true }];
   }
 

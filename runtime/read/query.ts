@@ -212,15 +212,24 @@ function stateTest(p: Params, state: string): string {
   const s = p.add(state);
   return `(strpos('|' || a.state || '|', '|' || ${s}::text || '|') > 0 OR strpos('|' || a.state, '|' || ${s}::text || '.') > 0)`;
 }
-const stateMatch = stateTest;
-const stateNotMatch = (p: Params, state: string) => `NOT ${stateTest(p, state)}`;
 
-/** How rows are ordered: the sort expression (absent for `key`) and its cursor type. */
-function sortOf(p: Params, orderBy: ParsedActorQuery['orderBy']): { expr: string | null; cast: string } {
-  if (orderBy.field === 'key') return { expr: null, cast: 'text' };
-  if (orderBy.field === 'updatedAt') return { expr: 'a.updated_at', cast: 'timestamptz' };
+/**
+ * How rows are ordered: the sort expression (none for `key`), how the cursor keeps
+ * its value as text (exactly, whatever the session's DateStyle), and how it is read back.
+ */
+interface Sort {
+  expr: string;
+  asText: string;
+  fromText: (param: string) => string;
+}
+function sortOf(p: Params, orderBy: ParsedActorQuery['orderBy']): Sort | null {
+  if (orderBy.field === 'key') return null;
+  if (orderBy.field === 'updatedAt') {
+    return { expr: 'a.updated_at', asText: `to_jsonb(a.updated_at) #>> '{}'`, fromText: (v) => `${v}::text::timestamptz` };
+  }
   // Missing and null are one value, jsonb's lowest: first ascending, last descending.
-  return { expr: `coalesce(${fieldExpr(p, orderBy.field).json}, 'null'::jsonb)`, cast: 'jsonb' };
+  const expr = `coalesce(${fieldExpr(p, orderBy.field).json}, 'null'::jsonb)`;
+  return { expr, asText: `${expr}::text`, fromText: (v) => `${v}::text::jsonb` };
 }
 
 /** What a cursor remembers: the query it belongs to, and the last row's sort value and key. */
@@ -271,15 +280,15 @@ export function buildSelect(tenant: string, q: ParsedActorQuery, extra: Internal
   if (q.after !== undefined) {
     const c = decodeCursor(q.after, fp);
     const cmp = dir === 'DESC' ? '<' : '>';
-    if (sort.expr === null) conds.push(`a.key ${cmp} ${p.add(c.k)}::text`);
+    if (sort === null) conds.push(`a.key ${cmp} ${p.add(c.k)}::text`);
     else {
       if (c.v === null) throw new ReadQueryError(['after: is not the `next` of a page']);
-      conds.push(`(${sort.expr}, a.key) ${cmp} (${p.add(c.v)}::${sort.cast}, ${p.add(c.k)}::text)`);
+      conds.push(`(${sort.expr}, a.key) ${cmp} (${sort.fromText(p.add(c.v))}, ${p.add(c.k)}::text)`);
     }
   }
-  const order = sort.expr === null ? `a.key ${dir}` : `${sort.expr} ${dir}, a.key ${dir}`;
+  const order = sort === null ? `a.key ${dir}` : `${sort.expr} ${dir}, a.key ${dir}`;
   const text =
-    `SELECT a.kind, a.key, a.state, a.status, a.context, a.updated_at, ${sort.expr === null ? 'NULL' : `(${sort.expr})::text`} AS sort_value` +
+    `SELECT a.kind, a.key, a.state, a.status, a.context, a.updated_at, ${sort === null ? 'NULL' : sort.asText} AS sort_value` +
     ` FROM actors a WHERE ${conds.join(' AND ')} ORDER BY ${order} LIMIT ${p.add(q.limit + 1)}::int8`;
   return { text, params: p.values, fingerprint: fp };
 }
@@ -304,8 +313,8 @@ export function buildSum(tenant: string, q: ParsedActorQuery, field: string, ext
 
 function conditions(p: Params, q: ParsedActorQuery, extra: InternalConditions): string[] {
   const out: string[] = [];
-  if (q.state !== undefined) out.push(stateMatch(p, q.state));
-  for (const s of extra.notStates ?? []) out.push(stateNotMatch(p, s));
+  if (q.state !== undefined) out.push(stateTest(p, q.state));
+  for (const s of extra.notStates ?? []) out.push(`NOT ${stateTest(p, s)}`);
   if (extra.excludeStopped) out.push(`a.status <> 'stopped'`);
   for (const w of q.where) out.push(whereSql(p, w));
   return out;
