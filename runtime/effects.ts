@@ -81,7 +81,13 @@ export class EffectExecutor {
 
   /** The risk its handler gives these params, if it has a say. */
   riskOf(actionType: string, params: Record<string, unknown>): 'low' | 'medium' | 'high' | 'critical' | undefined {
-    return this.handlers.get(actionType)?.risk?.(params);
+    try {
+      return this.handlers.get(actionType)?.risk?.(params);
+    } catch (err) {
+      // A handler that cannot judge these params says nothing: the built-in class applies.
+      this.log.warn({ err, actionType }, 'an effect handler could not classify the risk of its params; using the action type\'s class');
+      return undefined;
+    }
   }
 
   /** Attempts allowed for an action type. */
@@ -145,6 +151,7 @@ export class EffectExecutor {
     try {
       if (e.status === 'deciding' || e.status === 'held') {
         const status = await this.gate.decide(e.tenant, e.id);
+        if (status === 'held') await this.wakeAtNextAttempt(e);
         if (status !== 'pending') return;
         const rows = await this.db.query<PendingEffect>(`SELECT ${EFFECT_COLUMNS} FROM effects e WHERE e.tenant = $1 AND e.id = $2`, [e.tenant, e.id]);
         if (!rows[0]) return;
@@ -159,6 +166,21 @@ export class EffectExecutor {
     }
   }
 
+  /** Comes back when a held or postponed effect is due again (on the runtime clock; the poll is the safety net). */
+  private async wakeAtNextAttempt(e: PendingEffect): Promise<void> {
+    const rows = await this.db.query<{ next_attempt_at: Date }>(
+      `SELECT next_attempt_at FROM effects WHERE tenant = $1 AND id = $2 AND status IN ('held', 'pending')`,
+      [e.tenant, e.id],
+    );
+    const at = rows[0] ? new Date(rows[0].next_attempt_at).getTime() : null;
+    if (at === null || at <= this.clock.now() || this.abort.signal.aborted) return;
+    const cancel = this.clock.setTimeout(() => {
+      this.waits.delete(cancel);
+      void this.load(e.tenant, e.id);
+    }, at - this.clock.now());
+    this.waits.add(cancel);
+  }
+
   private async attempt(e: PendingEffect): Promise<void> {
     const h = this.handlers.get(e.action_type);
     const attempt = e.attempts + 1;
@@ -167,7 +189,7 @@ export class EffectExecutor {
     // it runs; if this process dies, the effect is due again when the lease ends.
     const lease = new Date(this.clock.now() + (h?.timeoutMs ?? 30_000) + 5_000).toISOString();
     const claim = await this.gate.claim(e, lease);
-    if (claim.kind === 'skip') return;
+    if (claim.kind === 'skip') return this.wakeAtNextAttempt(e);
     if (claim.kind === 'stopped') {
       if (claim.status === 'blocked') await this.finish(e, 'blocked', { error: claim.reason });
       return;

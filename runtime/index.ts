@@ -9,3 +9,4 @@ export { TerminalEffectError, type EffectHandler, type EffectRequest, type Pendi
 export * from './gate/index.ts';
 export { SendTimeoutError, MessageTooLargeError, type SendOptions } from './send.ts';
 export { OperatorError, type DeadLetter, type ActorView, type JournalEntry } from './operator.ts';
+export { ReadModel, ActorQuery, ReadQueryError, type ReadItem, type Page } from './read/index.ts';

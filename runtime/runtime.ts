@@ -13,6 +13,7 @@ import { Sender } from './send.ts';
 import { Operator } from './operator.ts';
 import { ScriptJobs, SCRIPT_RUN, scriptRunEffect } from './scripts/index.ts';
 import { BUILTIN_EFFECTS } from './builtin-effects.ts';
+import { ReadModel } from './read/index.ts';
 import { Approvals, Gate, GateSettings, Proposals, readAudit, type AuditQuery, type AuditRow } from './gate/index.ts';
 
 /** The runtime's lifecycle: initialized → starting → running → stopping → stopped, or failed. */
@@ -74,6 +75,8 @@ export class Runtime {
   approvals!: Approvals;
   /** Level changes proposed after streaks of approvals. */
   proposals!: Proposals;
+  /** Queries of actors by state and context fields, from the committed snapshots (no activation). */
+  read!: ReadModel;
   private maintenance?: NodeJS.Timeout;
 
   constructor(
@@ -165,6 +168,7 @@ export class Runtime {
     this.approvals = new Approvals(this.db, this.clock, this.subjects, this.relay, settings, c, this.log, (tenant, id) =>
       this.role === 'node' ? this.effects.submit([{ tenant, id }]) : undefined,
     );
+    this.read = new ReadModel(this.db, this.clock);
     this.proposals = new Proposals(this.db, () => new Date(this.clock.now()).toISOString());
     this.effects = new EffectExecutor(this.db, this.clock, this.subjects, this.relay, owned, this.log, this.gate);
     for (const h of this.options.effects ?? []) this.effects.register(h);

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { OutboxEntry, OutboxRelay } from '../outbox.ts';
 import { audit } from './audit.ts';
 import { decide, nextUtcDay, utcDay, type Decision } from './decide.ts';
+import { checkPolicies } from './policies.ts';
 import type { GateSettings } from './settings.ts';
 import { toActor } from './messages.ts';
 
@@ -53,8 +54,8 @@ type Provenance = { committed: boolean; actor_status: string | null; record: { r
  * opens an approval if one is needed, and tells the actor (through the outbox).
  * Before every attempt it checks again: the row must come from a committed
  * transition and carry an allowing decision in the audit log, its actor must
- * still wait for it, the kill switch must be off, and the day's rate-limit slot
- * is taken. Nothing else moves an effect to `pending`, so nothing gets around it.
+ * still wait for it, the policies (the kill switch among them) must still hold,
+ * and the day's rate-limit slot is taken. Nothing else moves an effect to `pending`, so nothing gets around it.
  */
 export class Gate {
   constructor(
@@ -136,8 +137,9 @@ export class Gate {
 
   /**
    * The checks before one attempt, in one transaction with the attempt's claim:
-   * provenance, the allowing decision, the actor still waiting, the kill switch,
-   * dry-run, and the day's rate-limit slot (held to the next UTC day when taken).
+   * provenance, the allowing decision, the actor still waiting, the policies
+   * (the kill switch among them), dry-run, and the day's rate-limit slot (held
+   * to the next UTC day when taken).
    * On `run` the attempt is claimed until `leaseUntil`.
    */
   async claim(e: EffectRecord, leaseUntil: string): Promise<Claim> {
@@ -145,8 +147,8 @@ export class Gate {
     const claim = await this.db.transaction(async (tx): Promise<Claim> => {
       const now = this.clock.now();
       const at = new Date(now).toISOString();
-      const rows = await tx.query<EffectRecord & Provenance & { decided: boolean }>(
-        `SELECT ${EFFECT_COLUMNS}, ${PROVENANCE},
+      const rows = await tx.query<EffectRecord & Provenance & { decided: boolean; decided_as: string | null }>(
+        `SELECT ${EFFECT_COLUMNS}, ${PROVENANCE}, e.decision ->> 'outcome' AS decided_as,
            EXISTS (SELECT 1 FROM audit_log l WHERE l.effect_id = e.id AND l.tenant = e.tenant
                    AND ((l.entry = 'decision' AND l.outcome IN ('auto', 'dry_run')) OR (l.entry = 'approval' AND l.outcome = 'approved'))) AS decided
          FROM effects e LEFT JOIN actors a ON a.tenant = e.tenant AND a.kind = e.kind AND a.key = e.key
@@ -166,13 +168,16 @@ export class Gate {
         await tx.query(`UPDATE effects SET next_attempt_at = $3::timestamptz WHERE tenant = $1 AND id = $2`, [e.tenant, e.id, new Date(now + 60_000).toISOString()]);
         return { kind: 'skip' };
       }
-      const sw = await this.settings.switches(tx, e.tenant);
-      if (sw.paused) {
-        const reason = `the ${sw.paused.scope} kill switch is on${sw.paused.reason ? `: ${sw.paused.reason}` : ''}`;
-        await audit(tx, { ...this.base(row, at), entry: 'execution', outcome: 'blocked', policy: 'kill_switch', decidedBy: 'executor', reason });
-        return { kind: 'stopped', status: 'blocked', reason };
+      // The policies hold at every attempt, not only when decided: the kill switch, or an opt-out
+      // or suppression that came while the request waited for its approval, stops it here.
+      const facts = await this.settings.facts(tx, { tenant: e.tenant, agent: row.gate!.agent, actionType: row.action_type, params: row.params });
+      const violation = checkPolicies(facts);
+      if (violation) {
+        await audit(tx, { ...this.base(row, at), entry: 'execution', outcome: 'blocked', policy: violation.policy, decidedBy: 'executor', reason: violation.reason });
+        return { kind: 'stopped', status: 'blocked', reason: violation.reason };
       }
-      if (sw.dryRun) return { kind: 'dry_run' };
+      // Decided as dry-run: only recorded, also if dry-run was switched off since.
+      if (facts.dryRun || row.decided_as === 'dry_run') return { kind: 'dry_run' };
       if (!row.rate_day) {
         const limit = await this.settings.limit(tx, e.tenant, e.action_type);
         if (limit !== null) {

@@ -206,11 +206,16 @@ export class GateSettings {
     };
   }
 
-  /** Whether any contact of the tenant is past its engagement due date (read from the committed snapshots). */
+  /**
+   * Whether any contact of the tenant is past its engagement due date, read from
+   * the committed snapshots inside the decision's transaction (the read side's
+   * `anyOverdueEngagement` asks the same outside one).
+   */
   async engagementOverdue(q: Queryable, tenant: string, now: number): Promise<boolean> {
     const rows = await q.query(
-      `SELECT 1 FROM actors WHERE kind = 'contact' AND tenant = $1 AND state <> 'archived'
-         AND context ->> 'nextTouchDue' < $2 LIMIT 1`,
+      `SELECT 1 FROM actors WHERE kind = 'contact' AND tenant = $1 AND state <> 'archived' AND status <> 'stopped'
+         AND NOT COALESCE((context ->> 'optedOut')::boolean, false)
+         AND (context ->> 'nextTouchDue') COLLATE "C" < $2 LIMIT 1`,
       [tenant, new Date(now).toISOString()],
     );
     return rows.length > 0;

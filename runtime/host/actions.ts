@@ -161,6 +161,9 @@ function effectRow(cell: Cell, id: string, seq: number, cause: ActorMessage, p: 
   if (typeof p.actionType !== 'string' || !/^[a-z0-9_]+(\.[a-z0-9_]+)+$/.test(p.actionType)) {
     throw new InvalidActionError(`cadre.effect needs an action type like "email.send", got ${JSON.stringify(p.actionType)}`);
   }
+  if (p.params !== undefined && (typeof p.params !== 'object' || p.params === null || Array.isArray(p.params))) {
+    throw new InvalidActionError(`cadre.effect ${p.actionType} needs its params as an object`);
+  }
   const gate = GateShape.safeParse(p.gate);
   if (!gate.success) {
     throw new InvalidActionError(`cadre.effect ${p.actionType} does not come through a gate; request effects with the gate fragment (machines/gate.ts)`);

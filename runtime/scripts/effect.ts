@@ -1,7 +1,9 @@
 /**
- * The `script.run` effect: an actor asks for a template or custom script job, the
- * effect executor runs it after the commit through ScriptJobs with the effect's
- * idempotency key, and the actor gets `{ jobId, status, output, artifacts }` back.
+ * The `script.run` effect: an actor asks for a template or custom script job
+ * through a gate (`machines/gate.ts`), the gate decides it (runtime/gate: level ×
+ * risk, policies, the tenant's daily limit), the effect executor runs it after the
+ * commit through ScriptJobs with the effect's idempotency key, and the actor gets
+ * `{ jobId, status, output, artifacts }` back in its `cadre.gate.done` event.
  */
 import { z } from 'zod';
 import { formatAddress } from '../../bus/index.ts';
@@ -29,16 +31,19 @@ export const ScriptRunParamsSchema = z.union([
 /** Params of a `script.run` effect. */
 export type ScriptRunParams = z.infer<typeof ScriptRunParamsSchema>;
 
-/** The risk classes of the gate (DESIGN.md, Gates). */
+/** The risk classes of the gate (runtime/gate/levels.ts). */
 export type RiskClass = 'low' | 'medium' | 'high' | 'critical';
 
 /**
  * The risk class of a `script.run` effect: an allow-listed template is `medium`,
- * custom code `high`. The seam the autonomy gate will use; per-tenant rate limits
- * come with the gate too.
+ * custom code `high`. The gate asks the handler for it (`handler.risk`) when it
+ * decides; a tenant's risk setting for `script.run` wins over it. Called with the
+ * params as requested, before they are validated: invalid params fail when the
+ * job would run.
  */
 export function scriptRisk(params: ScriptRunParams): RiskClass {
-  return 'template' in params ? 'medium' : 'high';
+  // Unvalidated: anything but an object naming a template is high (and must not throw, or the decision could never be made).
+  return typeof params === 'object' && params !== null && 'template' in params ? 'medium' : 'high';
 }
 
 /** What the actor gets back in its `onDone` event's `result`. */
@@ -50,6 +55,7 @@ export interface ScriptRunResult {
   /** Set when the output was larger than the handler's `maxOutputBytes`. */
   outputOmitted?: { bytes: number };
   artifacts: { name: string; mediaType: string; size: number }[];
+  /** `scriptRisk` of the params; the gate's risk (a tenant may override it) is in the gate record and the audit log. */
   risk: RiskClass;
 }
 
@@ -82,7 +88,8 @@ export class ScriptJobRetryableError extends Error {
  * that fails for a reason retrying cannot fix (a script error, a limit) fails the
  * effect at once with a TerminalEffectError carrying the reason; a retryable
  * reason (a sandbox process died, the sandbox busy, the runtime stopped) is
- * retried by the executor, running the same job again.
+ * retried by the executor, running the same job again. The gate decides every
+ * request before this runs; `risk` is the handler's say in that decision.
  * @example
  * runtime.effects.register(scriptRunEffect(jobs));
  */

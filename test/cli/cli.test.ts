@@ -110,9 +110,9 @@ describe.concurrent('cadre CLI', () => {
     cleanups.push(() => rm(opened.dataDir!, { recursive: true, force: true }));
     const env = { CADRE_DATA_DIR: opened.dataDir! };
 
-    expect(await ok(env, 'send', 'acme/deal/D-1', '{"type":"deal.create","title":"Roof repair","value":12000}', '--wait')).toContain('acme/deal/D-1 is now in open.lead (seq 1');
+    expect(await ok(env, 'send', 'acme/deal/D-1', '{"type":"deal.create","title":"Roof repair","value":12000}', '--wait')).toContain('acme/deal/D-1 is now in open.stage.lead|followUp.idle (seq 1');
     const shown = await ok(env, 'actor', 'show', 'acme/deal/D-1');
-    expect(shown).toMatch(/^actor\s+acme\/deal\/D-1\nstatus\s+active\nstate\s+open\.lead \(machine active\)\nseq\s+1\n/);
+    expect(shown).toMatch(/^actor\s+acme\/deal\/D-1\nstatus\s+active\nstate\s+open\.stage\.lead\|followUp\.idle \(machine active\)\nseq\s+1\n/);
     expect(shown).toContain('"title": "Roof repair"');
 
     expect(await ok(env, 'actor', 'pause', 'acme/deal/D-1', '--reason', 'checking the quote', '--by', 'ana')).toContain('paused acme/deal/D-1 by ana');
@@ -120,10 +120,10 @@ describe.concurrent('cadre CLI', () => {
     expect(await ok(env, 'actor', 'resume', 'acme/deal/D-1')).toContain('resumed acme/deal/D-1');
     const history = await json<{ seq: number; event_type: string; state: string; sender: string; event: { reason?: string } }[]>(env, 'actor', 'history', 'acme/deal/D-1');
     expect(history.map((h) => [h.seq, h.event_type, h.state])).toEqual([
-      [1, 'deal.create', 'open.lead'],
-      [2, 'cadre.control.pause', 'open.lead'],
-      [3, 'cadre.control.resume', 'open.lead'],
-      [4, 'deal.qualify', 'open.qualified'], // the held message, applied on resume
+      [1, 'deal.create', 'open.stage.lead|followUp.idle'],
+      [2, 'cadre.control.pause', 'open.stage.lead|followUp.idle'],
+      [3, 'cadre.control.resume', 'open.stage.lead|followUp.idle'],
+      [4, 'deal.qualify', 'open.stage.qualified|followUp.idle'], // the held message, applied on resume
     ]);
     expect(history[1]).toMatchObject({ sender: 'operator:ana', event: { reason: 'checking the quote' } });
 
@@ -139,7 +139,7 @@ describe.concurrent('cadre CLI', () => {
     await ok(env, 'send', 'acme/deal/D-2', '{"type":"deal.create","title":"Gutters"}', '--wait');
     const replayed = await ok(env, 'dead-letters', 'replay', letter, '--tenant', 'acme');
     expect(replayed).toContain(`replayed dead letter ${letter} as message `);
-    expect(replayed).toContain('applied: the actor is now in open.qualified (seq 2)');
+    expect(replayed).toContain('applied: the actor is now in open.stage.qualified|followUp.idle (seq 2)');
 
     const node = await startNode(env);
     expect(node.stdout()).toMatch(/embedded PGlite \+ in-process bus, data directory .+, node \S+ \(4 of 4 partitions\)\. Stop it with Ctrl\+C/);
@@ -159,12 +159,12 @@ describe.concurrent('cadre CLI', () => {
     expect(node.stdout()).toContain(`PostgreSQL + NATS JetStream, database 127.0.0.1:5432/${db.name}, node node-${id} (4 of 4 partitions)`);
 
     try {
-      expect(await ok(env, 'send', 'acme/deal/D-1', '{"type":"deal.create","title":"Solar"}', '--wait', '--id', 'create-D-1')).toContain('acme/deal/D-1 is now in open.lead (seq 1; message create-D-1)');
+      expect(await ok(env, 'send', 'acme/deal/D-1', '{"type":"deal.create","title":"Solar"}', '--wait', '--id', 'create-D-1')).toContain('acme/deal/D-1 is now in open.stage.lead|followUp.idle (seq 1; message create-D-1)');
       expect(await json(env, 'send', 'acme/deal/D-1', '{"type":"deal.create","title":"Solar"}', '--wait', '--id', 'create-D-1')).toMatchObject({ ok: true, seq: 1, duplicate: true });
       expect(await json(env, 'actor', 'pause', 'acme/deal/D-1')).toMatchObject({ ok: true, seq: 2, action: 'pause', by: expect.any(String) });
       expect(await ok(env, 'send', 'acme/deal/D-1', '{"type":"deal.qualify"}', '--wait')).toContain('held: acme/deal/D-1 is paused');
       expect(await ok(env, 'actor', 'resume', 'acme/deal/D-1')).toContain('resumed acme/deal/D-1');
-      expect(await json(env, 'actor', 'show', 'acme/deal/D-1')).toMatchObject({ status: 'active', state: 'open.qualified', seq: 4, heldMessages: 0 });
+      expect(await json(env, 'actor', 'show', 'acme/deal/D-1')).toMatchObject({ status: 'active', state: 'open.stage.qualified|followUp.idle', seq: 4, heldMessages: 0 });
 
       expect(await ok(env, 'send', 'acme/deal/D-1', '{"type":"deal.touch","activity":"call"}')).toMatch(/^sent deal\.touch to acme\/deal\/D-1 \(message \S+\)/);
       // Replay: the node applies the replayed message, and the command reports its commit.
@@ -174,7 +174,7 @@ describe.concurrent('cadre CLI', () => {
       expect(notAccepted).toMatchObject({ code: 'event_not_accepted' });
       expect(await json(env, 'dead-letters', 'replay', String(notAccepted!.id), '--tenant', 'acme')).toMatchObject({
         status: 'replayed',
-        outcome: { ok: true, state: 'open.qualified', seq: 2 },
+        outcome: { ok: true, state: 'open.stage.qualified|followUp.idle', seq: 2 },
       });
 
       expect((await cadre(env, 'send', 'acme/deal/D-1', '{"type":"deal.bogus"}', '--wait')).code).toBe(1);
@@ -190,8 +190,8 @@ describe.concurrent('cadre CLI', () => {
       const history = (await ok(env, 'actor', 'history', 'acme/deal/D-1', '--after', '3', '--limit', '5')).trim().split('\n');
       expect(history[0]).toMatch(/^SEQ\s+COMMITTED\s+EVENT\s+STATE\s+FROM\s+MESSAGE$/);
       expect(history.slice(1).map((l) => l.split(/\s+/).slice(0, 4).filter((_, i) => i !== 1))).toEqual([
-        ['4', 'deal.qualify', 'open.qualified'],
-        ['5', 'deal.touch', 'open.qualified'],
+        ['4', 'deal.qualify', 'open.stage.qualified|followUp.idle'],
+        ['5', 'deal.touch', 'open.stage.qualified|followUp.idle'],
       ]);
 
       const sql = postgres(db.url, { max: 1, onnotice: () => {} });
