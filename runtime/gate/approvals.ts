@@ -140,7 +140,7 @@ export class Approvals {
         return p;
       }
       const r = p.record;
-      if (!r || r.request !== p.gate.request || !['deciding', 'awaiting_approval'].includes(r.status ?? '') || p.effect_status !== 'awaiting_approval') {
+      if (!r || r.request !== p.gate.request || !['deciding', 'awaiting_approval', 'approved'].includes(r.status ?? '') || p.effect_status !== 'awaiting_approval') {
         await this.settle(tx, p, 'withdrawn', by, 'its actor no longer waits for this approval', at);
         withdrawn = true;
         return p;

@@ -30,6 +30,7 @@ export type EffectRecord = {
   approval_id: string | null;
   rate_day: string | null;
   decisions: number;
+  requested_seq: number;
 };
 
 /** What the gate says before an attempt. */
@@ -40,7 +41,7 @@ export type Claim =
   | { kind: 'stopped'; status: 'blocked' | 'refused' | 'withdrawn'; reason: string };
 
 export const EFFECT_COLUMNS = `e.tenant, e.id, e.kind, e.key, e.action_type, e.params, e.status, e.attempts, e.max_attempts, e.correlation_id,
-  e.gate, e.agent, e.risk, e.level, e.approval_id, e.rate_day::text AS rate_day, e.decisions`;
+  e.gate, e.agent, e.risk, e.level, e.approval_id, e.rate_day::text AS rate_day, e.decisions, e.requested_seq`;
 
 // Whether the effect came from a committed transition, and what its actor's gate record says now.
 const PROVENANCE = `EXISTS (SELECT 1 FROM journal j WHERE j.tenant = e.tenant AND j.kind = e.kind AND j.key = e.key AND j.seq = e.requested_seq) AS committed,
@@ -207,14 +208,13 @@ export class Gate {
   }
 
   /** The audit entry of an attempt's outcome, in the transaction that records it. */
-  async executed(tx: Queryable, e: EffectRecord, outcome: 'executed' | 'dry_run' | 'failed' | 'blocked', reason: string | null, at: string, detail?: Record<string, unknown>): Promise<void> {
+  async executed(tx: Queryable, e: EffectRecord, outcome: 'executed' | 'dry_run' | 'failed', reason: string | null, at: string, detail?: Record<string, unknown>): Promise<void> {
     await audit(tx, {
       ...this.base(e, at),
       entry: 'execution',
       outcome,
       decidedBy: 'executor',
       reason,
-      policy: outcome === 'blocked' ? 'kill_switch' : null,
       detail: { via: e.approval_id ? 'approved' : 'automatic', attempts: e.attempts, ...detail },
     });
   }
@@ -280,7 +280,10 @@ const STATUS_AFTER: Record<Decision['outcome'], string> = {
 
 /** Why an effect row may not go on, whatever the decision: it was not asked for by a committed transition, or its actor no longer waits for it. */
 function provenanceProblem(e: EffectRecord & Provenance): { status: 'refused' | 'withdrawn'; reason: string } | null {
-  if (!e.committed || !e.gate) return { status: 'refused', reason: 'no committed transition asked for it through a gate' };
+  // The id names the actor and the commit that asked for it (runtime/host/actions.ts): a row
+  // that borrows another commit's seq does not pass.
+  const ownId = e.id.startsWith(`${e.tenant}/${e.kind}/${e.key}#${Number(e.requested_seq)}#x`);
+  if (!e.committed || !e.gate || !ownId) return { status: 'refused', reason: 'no committed transition asked for it through a gate' };
   if (e.actor_status === 'stopped') return { status: 'withdrawn', reason: 'its actor was stopped by an operator' };
   const r = e.record;
   if (!r || r.request !== e.gate.request || r.status === 'withdrawn') return { status: 'withdrawn', reason: 'its actor left the gate before it ran' };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../store/index.ts';
 import { audit } from './audit.ts';
 import { autoExecutes, levelThatAutoExecutes, resolveLevel, type AutonomyLevel, type LevelRow, type RiskClass } from './levels.ts';
@@ -46,7 +46,7 @@ export async function recordApproval(
   );
   const current = resolveLevel(levels, a.agent, a.actionType, a.fallback).level;
   if (autoExecutes(current, a.risk)) return null;
-  const id = `prop_${createHash('sha256').update(`${a.tenant}\n${a.agent}\n${a.actionType}\n${a.at}`).digest('hex').slice(0, 20)}`;
+  const id = `prop_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
   const made = await tx.query<Proposal>(
     `INSERT INTO autonomy_proposals (tenant, id, agent, action_type, risk, from_level, to_level, streak, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz) ON CONFLICT DO NOTHING RETURNING *`,
