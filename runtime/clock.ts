@@ -42,6 +42,16 @@ export class ManualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): () => void {
     const w = { at: this.current + Math.max(0, ms), fn };
+    if (ms <= 0) {
+      // Already due: like a real timer, it runs soon, without waiting for the next advance.
+      let cancelled = false;
+      queueMicrotask(() => {
+        if (!cancelled) fn();
+      });
+      return () => {
+        cancelled = true;
+      };
+    }
     this.waiters.push(w);
     return () => {
       this.waiters = this.waiters.filter((x) => x !== w);

@@ -211,7 +211,7 @@ export class EffectExecutor {
       const message = timeout.aborted ? `attempt ${attempt} timed out after ${h.timeoutMs ?? 30_000} ms` : (err as Error)?.message ?? String(err);
       const terminal = err instanceof TerminalEffectError || (err as { retryable?: boolean })?.retryable === false;
       if (terminal || attempt >= e.max_attempts) {
-        const why = terminal ? message : `${message} (gave up after ${attempt} attempts)`;
+        const why = terminal ? message : `${message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`;
         return this.finish({ ...e, attempts: attempt }, 'failed', { error: why, attempts: attempt });
       }
       const r = h.retry ?? {};

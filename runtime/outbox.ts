@@ -38,10 +38,17 @@ export class OutboxRelay {
     private readonly log: Logger,
     /** Messages published at once. @default 256 */
     private readonly window = 256,
+    /**
+     * Publish nothing: rows stay in the outbox for a node to publish when it takes
+     * their partitions. For a client on the in-process bus, which no node hears.
+     * @default false
+     */
+    private readonly hold = false,
   ) {}
 
   /** Publishes committed entries, in order, after those already queued. */
   publish(entries: OutboxEntry[]): void {
+    if (this.hold) return;
     for (const e of entries) {
       const k = `${e.tenant}:${e.message_id}`;
       if (this.queued.has(k)) continue;

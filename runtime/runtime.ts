@@ -38,6 +38,13 @@ export interface RuntimeOptions {
    * @default 'node'
    */
   role?: 'node' | 'client';
+  /**
+   * Whether a node decides and runs effects and expires approvals. The CLI's
+   * one-shot embedded nodes do not: they have no effect handlers, and what they
+   * leave is decided and run by the next `cadre start`.
+   * @default true
+   */
+  runsEffects?: boolean;
 }
 
 /**
@@ -88,6 +95,11 @@ export class Runtime {
     this.log = options.log ?? createLogger({ level: config.logLevel });
   }
 
+  /** Whether this process decides and runs effects. */
+  get runsEffects(): boolean {
+    return this.role === 'node' && this.options.runsEffects !== false;
+  }
+
   /** Whether this process runs actors (`node`) or only reads and sends (`client`). */
   get role(): 'node' | 'client' {
     return this.options.role ?? 'node';
@@ -112,8 +124,10 @@ export class Runtime {
       await this.scripts.start(); // before anything can submit an effect: fails jobs a stopped process left unfinished
       await this.ownership.start(this.host);
       this.timers.start();
-      this.effects.start();
-      this.approvals.start(() => this.ownership.owned());
+      if (this.runsEffects) {
+        this.effects.start();
+        this.approvals.start(() => this.ownership.owned());
+      }
       this.maintenance = setInterval(() => void this.maintain(), 10_000);
       this.maintenance.unref();
       this.state = 'running';
@@ -161,12 +175,14 @@ export class Runtime {
         })
       : new MemoryBus(this.subjects);
     await this.bus.start();
-    this.relay = new OutboxRelay(this.db, this.bus, this.log);
+    // A client on the in-process bus has no node listening: what it commits waits in
+    // the outbox for the next node of this data directory to publish.
+    this.relay = new OutboxRelay(this.db, this.bus, this.log, 256, this.role === 'client' && !c.natsUrl);
     const owned = () => this.ownership.owned();
     const settings = new GateSettings(this.db, this.clock, c, (type, params) => this.effects.riskOf(type, params));
     this.gate = new Gate(this.db, this.clock, this.subjects, this.relay, settings, this.log, () => void this.approvals.expireDue(owned));
     this.approvals = new Approvals(this.db, this.clock, this.subjects, this.relay, settings, c, this.log, (tenant, id) =>
-      this.role === 'node' ? this.effects.submit([{ tenant, id }]) : undefined,
+      this.runsEffects ? this.effects.submit([{ tenant, id }]) : undefined,
     );
     this.read = new ReadModel(this.db, this.clock);
     this.proposals = new Proposals(this.db, () => new Date(this.clock.now()).toISOString());
@@ -190,7 +206,7 @@ export class Runtime {
       poisonLimit: c.poisonLimit,
       maxAttempts: (t) => this.effects.maxAttempts(t),
       committed: (b) => {
-        if (b.effects.length > 0) this.effects.submit(b.effects);
+        if (b.effects.length > 0 && this.runsEffects) this.effects.submit(b.effects);
         for (const t of b.timersSet.values()) this.timers.scheduled(Date.parse(t.due_at));
       },
       timerSettled: (id) => this.timers.settled(id),

@@ -68,7 +68,7 @@ export interface SessionOptions {
 export async function withRuntime<T>(opts: SessionOptions, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const config = cliConfig();
   const role = opts.applies && !usesServices(config) ? 'node' : 'client';
-  const rt = createRuntime(config, { role, log: commandLogger(config) });
+  const rt = createRuntime(config, { role, log: commandLogger(config), runsEffects: false });
   await rt.start();
   try {
     const result = await fn(rt);

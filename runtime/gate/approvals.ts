@@ -133,7 +133,10 @@ export class Approvals {
       );
       const p = rows[0];
       if (!p) throw new ApprovalError(`no approval ${id} in tenant ${tenant}`, 'not_found');
-      if (p.status !== 'pending') throw new ApprovalError(`approval ${id} was already ${p.status}${p.decided_by ? ` by ${p.decided_by}` : ''}`, 'conflict');
+      if (p.status !== 'pending') {
+        const why = p.status === 'withdrawn' ? `: ${p.kind}/${p.key} no longer waits for it` : p.decided_by ? ` by ${p.decided_by}` : '';
+        throw new ApprovalError(`approval ${id} was already ${p.status}${why}`, p.status === 'withdrawn' ? 'withdrawn' : 'conflict');
+      }
       if (new Date(p.expires_at).getTime() <= this.clock.now()) {
         out.push((await this.settle(tx, p, 'expired', 'expiry', null, at))!);
         expiredInstead = true;
@@ -232,6 +235,7 @@ export class Approvals {
         [JSON.stringify(partitions), now],
       );
       for (const d of due) if (await this.expire(d.tenant, d.id)) n++;
+      await this.withdrawAbandoned(partitions);
       const next = await this.db.query<{ due: Date | null }>(
         `SELECT min(expires_at) AS due FROM approvals WHERE status = 'pending' AND ${inPartitions('$1')} AND expires_at > $2::timestamptz`,
         [JSON.stringify(partitions), now],
@@ -243,6 +247,30 @@ export class Approvals {
       this.log.error({ err }, 'could not expire approvals; retrying on the next poll');
     }
     return n;
+  }
+
+  /** Pending approvals whose actor left the gate are withdrawn, so the queue shows only what someone still waits for. */
+  private async withdrawAbandoned(partitions: number[]): Promise<void> {
+    const rows = await this.db.query<{ tenant: string; id: string }>(
+      `SELECT p.tenant, p.id FROM approvals p
+         JOIN effects e ON e.tenant = p.tenant AND e.id = p.effect_id
+         LEFT JOIN actors a ON a.tenant = p.tenant AND a.kind = p.kind AND a.key = p.key
+       WHERE p.status = 'pending' AND ${inPartitions('$1').replace('partition', 'p.partition')}
+         AND NOT COALESCE((a.context -> 'gates' -> (e.gate ->> 'name') ->> 'request')::int = (e.gate ->> 'request')::int
+                  AND a.context -> 'gates' -> (e.gate ->> 'name') ->> 'status' IN ('deciding', 'awaiting_approval', 'approved'), false)
+       LIMIT 500`,
+      [JSON.stringify(partitions)],
+    );
+    for (const r of rows) {
+      await this.db.transaction(async (tx) => {
+        const found = await tx.query<Approval & { gate: GateParams }>(
+          `SELECT p.*, e.gate FROM approvals p JOIN effects e ON e.tenant = p.tenant AND e.id = p.effect_id
+           WHERE p.tenant = $1 AND p.id = $2 AND p.status = 'pending' FOR UPDATE OF p`,
+          [r.tenant, r.id],
+        );
+        if (found[0]) await this.settle(tx, found[0], 'withdrawn', 'gate', 'its actor left the gate', new Date(this.clock.now()).toISOString());
+      });
+    }
   }
 
   private async expire(tenant: string, id: string): Promise<boolean> {

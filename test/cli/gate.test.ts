@@ -130,6 +130,35 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>):
 }
 
 describe('cadre gate commands', () => {
+  it('embedded: an approval decided from the CLI while no node runs is applied by the next `cadre start`, and its effect runs once', async () => {
+    const opened = await openTestPglite();
+    await opened.db.close();
+    cleanups.push(() => rm(opened.dataDir!, { recursive: true, force: true }));
+    const env = { CADRE_DATA_DIR: opened.dataDir! };
+    // The CLI's own node applies the order but leaves its gated autofix to `cadre start`.
+    await ok(env, 'send', 'acme/order/O-1', JSON.stringify(ORDER), '--wait');
+    expect(await json(env, 'approvals', 'list', '--tenant', 'acme')).toEqual([]);
+    let node = await startNode(env);
+    await node.stop();
+    const [pending] = await json<{ id: string }[]>(env, 'approvals', 'list', '--tenant', 'acme');
+    expect(pending).toBeDefined();
+    expect(await ok(env, 'approvals', 'approve', pending!.id, '--tenant', 'acme', '--by', 'ana')).toContain('approved by ana');
+    // The approved event waited in the outbox; the next node publishes it and runs the autofix.
+    // The data directory is locked while a node runs, so look between runs.
+    type Shown = { state: string; context: { gates: Record<string, { status: string }> } };
+    let order: Shown | undefined;
+    for (let i = 0; i < 10 && order?.state !== 'accepted'; i++) {
+      node = await startNode(env);
+      await new Promise((r) => setTimeout(r, 1000));
+      await node.stop();
+      order = await json<Shown>(env, 'actor', 'show', 'acme/order/O-1');
+    }
+    expect(order!.context.gates.autofix!.status).toBe('done');
+    expect(order!.state).toBe('accepted');
+    const audit = await json<{ entry: string; outcome: string }[]>(env, 'audit', '--tenant', 'acme', '--actor', 'order/O-1');
+    expect(audit.filter((a) => a.entry === 'execution').map((a) => a.outcome)).toEqual(['executed']);
+  }, SLOW);
+
   it('approvals list/show/approve, autonomy set/show, pause/resume, suppress, audit and proposals', async () => {
     const id = randomBytes(4).toString('hex');
     const db = await createTestDatabase('cadre_cli_gate');
