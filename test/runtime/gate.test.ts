@@ -509,7 +509,7 @@ describe.each(runtimeBackends)('the gate on $name', ({ make }) => {
     expect(err.code).toBe('withdrawn');
     expect(await rt.approvals.get(T, a3.id)).toMatchObject({ status: 'withdrawn' });
     expect(await p.effectOf('N-3', T)).toMatchObject({ status: 'withdrawn' });
-    expect((await refused(rt.approvals.approve(T, a3.id, 'ana'))).code).toBe('conflict');
+    expect((await refused(rt.approvals.approve(T, a3.id, 'ana'))).code).toBe('withdrawn');
     await p.quiesce();
     expect(rec.of('email.send', 'N-3', T)).toHaveLength(0);
     expect(brief(await p.auditOf('N-3', T)).map((x) => `${x.entry}:${x.outcome}`)).toEqual(['decision:approval', 'approval:withdrawn']);
