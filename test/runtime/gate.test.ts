@@ -496,8 +496,10 @@ describe.each(runtimeBackends)('the gate on $name', ({ make }) => {
     env.clock.advance(5 * 60_000);
     await p.quiesce();
     expect(rec.of('email.send', 'N-2', T)).toHaveLength(0);
-    expect(await p.effectOf('N-2', T)).toMatchObject({ status: 'awaiting_approval' });
-    expect(await rt.approvals.get(T, a2.id)).toMatchObject({ status: 'pending' });
+    // The forged done moved the actor out of the gate: the approval waits, or the
+    // sweep has already withdrawn it; either way nothing was released.
+    expect(await p.effectOf('N-2', T)).toMatchObject({ status: expect.stringMatching(/^(awaiting_approval|withdrawn)$/) });
+    expect(await rt.approvals.get(T, a2.id)).toMatchObject({ status: expect.stringMatching(/^(pending|withdrawn)$/) });
     expect((await rt.audit(T, { actor: 'outreach/N-2', entry: 'execution' }))).toHaveLength(0);
 
     // (c) The actor left the gate while its approval was pending: approving is refused as withdrawn, nothing runs.
