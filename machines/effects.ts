@@ -49,3 +49,14 @@ export const RUNTIME_ACTION = {
   publish: 'cadre.publish',
   effect: 'cadre.effect',
 } as const;
+
+/**
+ * A `cadre.publish` action of `entity`'s domain events, for a machine's actions:
+ * `const publish = publisher<Args>('order')`, then `publish('accepted', ({ context }) => data)`.
+ */
+export function publisher<A>(entity: string) {
+  return (name: string, data: (a: A) => Record<string, unknown>) => ({
+    type: RUNTIME_ACTION.publish,
+    params: (a: A) => ({ entity, name, data: data(a) }),
+  });
+}

@@ -7,20 +7,22 @@ const Sentiment = z.enum(['negative', 'neutral', 'positive']);
 const Failure = z.object({ field: z.string(), rule: z.string(), message: z.string(), fixable: z.boolean() });
 const Fix = z.object({ field: z.enum(['techFee', 'total']), from: Amount, to: Amount, rule: z.string() });
 
+/** The order's terms, in `order.received` and `order.accepted`. */
+const Terms = {
+  orderId: Id,
+  clientId: Id,
+  paymentMethod: z.enum(['bill', 'card', 'prepaid']),
+  productCode: z.string(),
+  fee: Amount,
+  techFee: Amount,
+  total: Amount,
+  currency: z.string(),
+  inspection: z.boolean(),
+};
+
 /** Domain events of orders: `<prefix>.<tenant>.events.order.<name>`. */
 export const OrderEvents = {
-  'order.received': z.object({
-    orderId: Id,
-    clientId: Id,
-    paymentMethod: z.enum(['bill', 'card', 'prepaid']),
-    productCode: z.string(),
-    fee: Amount,
-    techFee: Amount,
-    total: Amount,
-    currency: z.string(),
-    inspection: z.boolean(),
-    receivedAt: At,
-  }),
+  'order.received': z.object({ ...Terms, receivedAt: At }),
   /** Validation failed: the order waits for an autofix or an amend. */
   'order.exceptions': z.object({
     orderId: Id,
@@ -31,15 +33,7 @@ export const OrderEvents = {
   }),
   'order.autofixed': z.object({ orderId: Id, fixes: z.array(Fix).min(1), fee: Amount, techFee: Amount, total: Amount }),
   'order.accepted': z.object({
-    orderId: Id,
-    clientId: Id,
-    paymentMethod: z.enum(['bill', 'card', 'prepaid']),
-    productCode: z.string(),
-    fee: Amount,
-    techFee: Amount,
-    total: Amount,
-    currency: z.string(),
-    inspection: z.boolean(),
+    ...Terms,
     /** Autofixes applied on the way. */
     fixes: z.number().int(),
     acceptedAt: At,

@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
-import { runtimeActions } from '../effects.ts';
-import { gate, type GateContext, type GateMachineEvent } from '../gate.ts';
+import { publisher, runtimeActions } from '../effects.ts';
+import { gate, type GateContext, type GateMachineEvent, type GateOptions } from '../gate.ts';
 import type { Stamped } from '../entity.ts';
 import type { BidEvent, BidSubmitter } from './events.ts';
 
@@ -48,6 +48,8 @@ export interface BidContext extends GateContext {
 
 type Ev = Stamped<BidEvent | GateMachineEvent>;
 type Args = { context: BidContext; event: Ev };
+
+const publish = publisher<Args>('bid');
 
 /** Where the submitted bid's steps live. */
 const S = '#bid.open.submitted';
@@ -180,14 +182,7 @@ export const bidMachine = setup({
               maxFollowUps: event.maxFollowUps,
               createdAt: event.at,
             })),
-            {
-              type: 'cadre.publish',
-              params: ({ context }) => ({
-                entity: 'bid',
-                name: 'created',
-                data: { ...common(context), submitter: context.submitter!, dueDate: context.dueDate },
-              }),
-            },
+            publish('created', ({ context }) => ({ ...common(context), submitter: context.submitter!, dueDate: context.dueDate })),
           ],
         },
       },
@@ -199,35 +194,21 @@ export const bidMachine = setup({
         'bid.intel': {
           actions: [
             'recordIntel',
-            {
-              type: 'cadre.publish',
-              params: ({ context }) => ({
-                entity: 'bid',
-                name: 'intel_received',
-                data: {
-                  bidId: context.key,
-                  client: context.client,
-                  competitors: context.intel!.competitors,
-                  budget: context.intel!.budget,
-                  decisionDate: context.intel!.decisionDate,
-                  notes: context.intel!.notes,
-                },
-              }),
-            },
+            publish('intel_received', ({ context }) => ({
+              bidId: context.key,
+              client: context.client,
+              competitors: context.intel!.competitors,
+              budget: context.intel!.budget,
+              decisionDate: context.intel!.decisionDate,
+              notes: context.intel!.notes,
+            })),
           ],
         },
         'bid.withdraw': {
           target: 'withdrawn',
           actions: [
             assign({ outcome: 'withdrawn' as const, reason: ({ event }) => event.reason, closedAt: ({ event }) => event.at }),
-            {
-              type: 'cadre.publish',
-              params: ({ context }) => ({
-                entity: 'bid',
-                name: 'withdrawn',
-                data: { ...common(context), reason: context.reason!, submitted: context.submittedAt !== null },
-              }),
-            },
+            publish('withdrawn', ({ context }) => ({ ...common(context), reason: context.reason!, submitted: context.submittedAt !== null })),
           ],
         },
       },
@@ -238,14 +219,12 @@ export const bidMachine = setup({
               target: 'submitted',
               actions: [
                 assign({ submittedAt: ({ event }) => event.at }),
-                {
-                  type: 'cadre.publish',
-                  params: ({ context }) => ({
-                    entity: 'bid',
-                    name: 'submitted',
-                    data: { ...common(context), submitter: context.submitter!, dueDate: context.dueDate, submittedAt: context.submittedAt! },
-                  }),
-                },
+                publish('submitted', ({ context }) => ({
+                  ...common(context),
+                  submitter: context.submitter!,
+                  dueDate: context.dueDate,
+                  submittedAt: context.submittedAt!,
+                })),
               ],
             },
           },
@@ -262,14 +241,7 @@ export const bidMachine = setup({
                   amount: ({ context, event }) => event.amount ?? context.amount,
                   closedAt: ({ event }) => event.at,
                 }),
-                {
-                  type: 'cadre.publish',
-                  params: ({ context }) => ({
-                    entity: 'bid',
-                    name: 'won',
-                    data: { ...common(context), reason: context.reason!, followUps: context.followUps },
-                  }),
-                },
+                publish('won', ({ context }) => ({ ...common(context), reason: context.reason!, followUps: context.followUps })),
               ],
             },
             'bid.lost': {
@@ -281,14 +253,7 @@ export const bidMachine = setup({
                   winner: ({ event }) => event.winner ?? null,
                   closedAt: ({ event }) => event.at,
                 }),
-                {
-                  type: 'cadre.publish',
-                  params: ({ context }) => ({
-                    entity: 'bid',
-                    name: 'lost',
-                    data: { ...common(context), reason: context.reason!, winner: context.winner, followUps: context.followUps },
-                  }),
-                },
+                publish('lost', ({ context }) => ({ ...common(context), reason: context.reason!, winner: context.winner, followUps: context.followUps })),
               ],
             },
           },
@@ -296,16 +261,10 @@ export const bidMachine = setup({
             confirmation: {
               initial: 'sending',
               states: {
-                sending: gate<BidContext>({
+                sending: emailGate({
                   name: 'confirmation',
-                  actionType: 'email.send',
-                  agent: 'sales',
-                  params: ({ context }) =>
-                    email(
-                      context,
-                      `Bid submitted: ${context.title}`,
-                      `we have submitted our bid for "${context.title}" (${money(context)}${context.dueDate ? `, due ${context.dueDate}` : ''}). Could you confirm you received it?`,
-                    ),
+                  subject: (c) => `Bid submitted: ${c.title}`,
+                  text: (c) => `we have submitted our bid for "${c.title}" (${money(c)}${c.dueDate ? `, due ${c.dueDate}` : ''}). Could you confirm you received it?`,
                   preview: ({ context }) => `Bid confirmation to ${context.submitter?.email}: ${context.title} (${money(context)})`,
                   targets: missedTargets('confirmation', `${S}.intelRequest`),
                 }),
@@ -315,27 +274,15 @@ export const bidMachine = setup({
             intelRequest: {
               initial: 'sending',
               states: {
-                sending: gate<BidContext>({
+                sending: emailGate({
                   name: 'intel_request',
-                  actionType: 'email.send',
-                  agent: 'sales',
-                  params: ({ context }) =>
-                    email(
-                      context,
-                      `Re: ${context.title}`,
-                      `so that our bid for "${context.title}" can be as competitive as possible: could you tell us who else is bidding, what budget you have in mind, and when you expect to decide?`,
-                    ),
+                  subject: (c) => `Re: ${c.title}`,
+                  text: (c) =>
+                    `so that our bid for "${c.title}" can be as competitive as possible: could you tell us who else is bidding, what budget you have in mind, and when you expect to decide?`,
                   preview: ({ context }) => `Intel request to ${context.submitter?.email}: competitors, budget, decision date for ${context.title}`,
                   targets: missedTargets('intelRequest', `${S}.following`),
                   onDone: [
-                    {
-                      type: 'cadre.publish',
-                      params: ({ context }: Args) => ({
-                        entity: 'bid',
-                        name: 'intel_requested',
-                        data: { bidId: context.key, client: context.client, submitter: context.submitter! },
-                      }),
-                    },
+                    publish('intel_requested', ({ context }) => ({ bidId: context.key, client: context.client, submitter: context.submitter! })),
                   ],
                 }),
                 missed: missed('intel_request', `${S}.following`),
@@ -353,35 +300,21 @@ export const bidMachine = setup({
                   exit: 'clearNext',
                   after: { followUp: 'sending' },
                 },
-                sending: gate<BidContext>({
+                sending: emailGate({
                   name: 'follow_up',
-                  actionType: 'email.send',
-                  agent: 'sales',
-                  params: ({ context }) =>
-                    email(
-                      context,
-                      `Re: ${context.title}`,
-                      `following up on our bid for "${context.title}" (${money(context)}). Is there any news on a decision, or anything else you need from us?`,
-                    ),
+                  subject: (c) => `Re: ${c.title}`,
+                  text: (c) => `following up on our bid for "${c.title}" (${money(c)}). Is there any news on a decision, or anything else you need from us?`,
                   preview: ({ context }) =>
                     `Follow-up ${slotsUsed(context) + 1} of ${context.maxFollowUps} to ${context.submitter?.email}: ${context.title}`,
-                  targets: {
-                    done: `${S}.following.next`,
-                    rejected: `${S}.following.missed`,
-                    expired: `${S}.following.missed`,
-                    blocked: `${S}.following.missed`,
-                    failed: `${S}.following.missed`,
-                  },
+                  targets: missedTargets('following', `${S}.following.next`),
                   onDone: [
                     'countSent',
-                    {
-                      type: 'cadre.publish',
-                      params: ({ context }: Args) => ({
-                        entity: 'bid',
-                        name: 'followed_up',
-                        data: { bidId: context.key, client: context.client, followUp: context.followUps, maxFollowUps: context.maxFollowUps },
-                      }),
-                    },
+                    publish('followed_up', ({ context }) => ({
+                      bidId: context.key,
+                      client: context.client,
+                      followUp: context.followUps,
+                      maxFollowUps: context.maxFollowUps,
+                    })),
                   ],
                 }),
                 /** The slot's follow-up did not go out: `gate.retry` asks again; the next tick gives the slot up. */
@@ -399,14 +332,12 @@ export const bidMachine = setup({
               },
             },
             exhausted: {
-              entry: {
-                type: 'cadre.publish',
-                params: ({ context }) => ({
-                  entity: 'bid',
-                  name: 'follow_ups_exhausted',
-                  data: { ...common(context), followUps: context.followUps, missed: context.followUpsMissed, lastFollowUpAt: context.lastFollowUpAt },
-                }),
-              },
+              entry: publish('follow_ups_exhausted', ({ context }) => ({
+                ...common(context),
+                followUps: context.followUps,
+                missed: context.followUpsMissed,
+                lastFollowUpAt: context.lastFollowUpAt,
+              })),
               on: { 'bid.update': { guard: 'updateFreesSlots', target: 'following', actions: 'applyUpdate' } },
             },
           },
@@ -438,8 +369,14 @@ function email(c: BidContext, subject: string, text: string) {
   return { to: to.email, toName: to.name, subject, body: `Hi ${to.name},\n\n${text}\n\nThank you.`, bidId: c.key };
 }
 
-/** A one-shot email's gate: done moves on; every other outcome waits in the step's `missed` state. */
-function missedTargets(step: 'confirmation' | 'intelRequest', done: string) {
+/** An email to the submitter (`email.send`, agent `sales`) through the gate `name`; `text` goes between the greeting and the thanks. */
+function emailGate(o: Omit<GateOptions<BidContext>, 'actionType' | 'agent' | 'params'> & { subject: (c: BidContext) => string; text: (c: BidContext) => string }) {
+  const { subject, text, ...rest } = o;
+  return gate<BidContext>({ ...rest, actionType: 'email.send', agent: 'sales', params: ({ context }) => email(context, subject(context), text(context)) });
+}
+
+/** An email's gate: done moves on; every other outcome waits in the step's `missed` state. */
+function missedTargets(step: 'confirmation' | 'intelRequest' | 'following', done: string) {
   const m = `${S}.${step}.missed`;
   return { done, rejected: m, expired: m, blocked: m, failed: m };
 }

@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import { runtimeActions } from '../effects.ts';
+import { publisher, runtimeActions } from '../effects.ts';
 import { gate, type GateContext, type GateMachineEvent } from '../gate.ts';
 import type { Stamped } from '../entity.ts';
 import type { OrderEvent } from './events.ts';
@@ -97,16 +97,32 @@ function facts(c: OrderContext): OrderFacts {
   };
 }
 
-const publish = (name: string, data: (a: Args) => Record<string, unknown>) => ({
-  type: 'cadre.publish' as const,
-  params: (a: Args) => ({ entity: 'order', name, data: data(a) }),
-});
+/** The order and its client, as every domain event of the order names them. */
+const ids = (c: OrderContext) => ({ orderId: c.key, clientId: c.clientId });
+
+/** The order's terms, as `order.received` and `order.accepted` publish them. */
+function terms(c: OrderContext) {
+  return {
+    ...ids(c),
+    paymentMethod: c.paymentMethod,
+    productCode: c.productCode,
+    fee: c.fee,
+    techFee: c.techFee,
+    total: c.total,
+    currency: c.currency,
+    inspection: c.inspection,
+  };
+}
+
+/** The proposed fixes, as the autofix gate requests them and `order.autofixed` publishes them. */
+const proposed = (c: OrderContext) => c.proposedFixes.map(({ field, from, to, rule }) => ({ field, from, to, rule }));
+
+const publish = publisher<Args>('order');
 
 const describeFix = (f: Fix) => `${f.field} ${f.from} → ${f.to}`;
 
 const publishFeedback = publish('feedback_received', ({ context }) => ({
-  orderId: context.key,
-  clientId: context.clientId,
+  ...ids(context),
   rating: context.feedback!.rating,
   sentiment: context.feedback!.sentiment,
   comment: context.feedback!.comment,
@@ -114,7 +130,7 @@ const publishFeedback = publish('feedback_received', ({ context }) => ({
 }));
 const publishCaseOpened = publish('case_opened', ({ context }) => {
   const c = context.openCases[context.openCases.length - 1]!;
-  return { orderId: context.key, clientId: context.clientId, caseId: c.caseId, reason: c.reason, source: c.source, openedAt: c.openedAt, openCases: context.openCases.length };
+  return { ...ids(context), caseId: c.caseId, reason: c.reason, source: c.source, openedAt: c.openedAt, openCases: context.openCases.length };
 });
 const publishCaseResolved = publish('case_resolved', ({ context, event }) => {
   const e = event as Extract<Ev, { type: 'order.resolve_case' }>;
@@ -275,7 +291,7 @@ export const orderMachine = setup({
     'order.paid': {
       actions: [
         assign({ paidAt: ({ event }) => event.paidAt ?? event.at, paidAmount: ({ context, event }) => event.amount ?? context.paidAmount }),
-        publish('paid', ({ context }) => ({ orderId: context.key, clientId: context.clientId, amount: context.paidAmount, paidAt: context.paidAt })),
+        publish('paid', ({ context }) => ({ ...ids(context), amount: context.paidAmount, paidAt: context.paidAt })),
       ],
     },
   },
@@ -304,18 +320,7 @@ export const orderMachine = setup({
                 receivedAt: event.at,
               };
             }),
-            publish('received', ({ context }) => ({
-              orderId: context.key,
-              clientId: context.clientId,
-              paymentMethod: context.paymentMethod,
-              productCode: context.productCode,
-              fee: context.fee,
-              techFee: context.techFee,
-              total: context.total,
-              currency: context.currency,
-              inspection: context.inspection,
-              receivedAt: context.receivedAt,
-            })),
+            publish('received', ({ context }) => ({ ...terms(context), receivedAt: context.receivedAt })),
           ],
         },
         'order.cancel': cancelFrom('new'),
@@ -328,8 +333,7 @@ export const orderMachine = setup({
     },
     exceptions: {
       entry: publish('exceptions', ({ context }) => ({
-        orderId: context.key,
-        clientId: context.clientId,
+        ...ids(context),
         exceptions: context.exceptions,
         autofixable: context.proposedFixes.length > 0,
       })),
@@ -346,14 +350,14 @@ export const orderMachine = setup({
           name: 'autofix',
           actionType: 'order.autofix',
           agent: 'delivery',
-          params: ({ context }) => ({ orderId: context.key, fixes: context.proposedFixes.map(({ field, from, to, rule }) => ({ field, from, to, rule })) }),
+          params: ({ context }) => ({ orderId: context.key, fixes: proposed(context) }),
           preview: ({ context }) => `Fix the pricing of order ${context.key}: ${context.proposedFixes.map(describeFix).join('; ')} (catalogue ${context.productCode})`,
           targets: { done: '#order.validating' },
           onDone: [
             'applyFixes',
             publish('autofixed', ({ context }) => ({
               orderId: context.key,
-              fixes: context.proposedFixes.map(({ field, from, to, rule }) => ({ field, from, to, rule })),
+              fixes: proposed(context),
               fee: context.fee,
               techFee: context.techFee,
               total: context.total,
@@ -367,26 +371,14 @@ export const orderMachine = setup({
     accepted: {
       entry: [
         assign({ acceptedAt: ({ event }) => event.at, exceptions: [], proposedFixes: [] }),
-        publish('accepted', ({ context }) => ({
-          orderId: context.key,
-          clientId: context.clientId,
-          paymentMethod: context.paymentMethod,
-          productCode: context.productCode,
-          fee: context.fee,
-          techFee: context.techFee,
-          total: context.total,
-          currency: context.currency,
-          inspection: context.inspection,
-          fixes: context.fixes.length,
-          acceptedAt: context.acceptedAt,
-        })),
+        publish('accepted', ({ context }) => ({ ...terms(context), fixes: context.fixes.length, acceptedAt: context.acceptedAt })),
       ],
       on: {
         'order.start': {
           target: 'inProgress',
           actions: [
             assign({ startedAt: ({ event }) => event.at }),
-            publish('started', ({ context }) => ({ orderId: context.key, clientId: context.clientId, productCode: context.productCode, startedAt: context.startedAt })),
+            publish('started', ({ context }) => ({ ...ids(context), productCode: context.productCode, startedAt: context.startedAt })),
           ],
         },
         'order.cancel': cancelFrom('accepted'),
@@ -400,8 +392,7 @@ export const orderMachine = setup({
           actions: [
             assign({ deliveredAt: ({ event }) => event.at }),
             publish('delivered', ({ context }) => ({
-              orderId: context.key,
-              clientId: context.clientId,
+              ...ids(context),
               productCode: context.productCode,
               deliveredAt: context.deliveredAt,
               feedbackDueAt: new Date(Date.parse(context.deliveredAt!) + FEEDBACK_AFTER_DAYS * DAY_MS).toISOString(),
@@ -452,8 +443,7 @@ export const orderMachine = setup({
               feedbackRequest: { status: 'sent' as const, reason: null, to: feedbackAddress(context), at: event.at },
             })),
             publish('feedback_requested', ({ context }) => ({
-              orderId: context.key,
-              clientId: context.clientId,
+              ...ids(context),
               to: context.feedbackRequest!.to,
               deliveredAt: context.deliveredAt,
               requestedAt: context.feedbackRequest!.at,
@@ -479,8 +469,7 @@ export const orderMachine = setup({
       entry: [
         assign({ closedAt: ({ event }) => event.at }),
         publish('closed', ({ context }) => ({
-          orderId: context.key,
-          clientId: context.clientId,
+          ...ids(context),
           total: context.total,
           deliveredAt: context.deliveredAt,
           rating: context.feedback?.rating ?? null,
@@ -504,7 +493,7 @@ function cancelFrom(from: StateName) {
     target: '#order.cancelled',
     actions: [
       'cancel' as const,
-      publish('cancelled', ({ context }) => ({ orderId: context.key, clientId: context.clientId, from, reason: context.cancelReason, cancelledAt: context.cancelledAt })),
+      publish('cancelled', ({ context }) => ({ ...ids(context), from, reason: context.cancelReason, cancelledAt: context.cancelledAt })),
     ],
   };
 }

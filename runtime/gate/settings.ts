@@ -66,19 +66,27 @@ export class GateSettings {
 
   async setRisk(tenant: string, setting: z.input<typeof RiskSetting>, by: string): Promise<void> {
     const s = RiskSetting.parse(setting);
-    await this.db.query(
-      `INSERT INTO action_risks (tenant, action_type, risk, set_by, set_at) VALUES ($1, $2, $3, $4, $5::timestamptz)
-       ON CONFLICT (tenant, action_type) DO UPDATE SET risk = EXCLUDED.risk, set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at`,
-      [tenant, s.actionType, s.risk, by, this.now()],
-    );
+    await this.setPerAction('action_risks', 'risk', tenant, s.actionType, s.risk, by);
   }
 
   async setLimit(tenant: string, setting: z.input<typeof LimitSetting>, by: string): Promise<void> {
     const s = LimitSetting.parse(setting);
+    await this.setPerAction('rate_limits', 'per_day', tenant, s.actionType, s.perDay, by);
+  }
+
+  /** Sets a tenant's value of a per-action-type setting (a table keyed by tenant and action type). */
+  private async setPerAction(
+    table: 'action_risks' | 'rate_limits',
+    column: 'risk' | 'per_day',
+    tenant: string,
+    actionType: string,
+    value: unknown,
+    by: string,
+  ): Promise<void> {
     await this.db.query(
-      `INSERT INTO rate_limits (tenant, action_type, per_day, set_by, set_at) VALUES ($1, $2, $3, $4, $5::timestamptz)
-       ON CONFLICT (tenant, action_type) DO UPDATE SET per_day = EXCLUDED.per_day, set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at`,
-      [tenant, s.actionType, s.perDay, by, this.now()],
+      `INSERT INTO ${table} (tenant, action_type, ${column}, set_by, set_at) VALUES ($1, $2, $3, $4, $5::timestamptz)
+       ON CONFLICT (tenant, action_type) DO UPDATE SET ${column} = EXCLUDED.${column}, set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at`,
+      [tenant, actionType, value, by, this.now()],
     );
   }
 

@@ -1,122 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { bidEntity, type BidContext } from '../../machines/bid/index.ts';
-import { GateEvent } from '../../machines/gate.ts';
 import { BidEvents } from '../../bus/events/bid.ts';
-import { DomainEvents } from '../../bus/catalogue.ts';
-import { Kind, type RequestedAction } from '../../runtime/host/kind.ts';
+import { cancelled, gateEvents, iso, PureActor } from '../support/pure.ts';
 
-const kind = new Kind(bidEntity);
 const DAY = 86_400_000;
 const START = Date.parse('2026-01-05T09:00:00.000Z');
-const iso = (ms: number) => new Date(ms).toISOString();
-
-type Timer = { event: { type: string }; delay: number; dueAt: number };
-type Published = { entity: string; name: string; data: Record<string, unknown> };
 
 /**
- * A bid walked purely through `Kind`, as the runtime does: a persist/restore round
- * trip before every event, every event stamped with `at`, refused unless the
- * snapshot `can` take it (the runtime dead-letters those), outside events parsed by
- * the entity's schema. Delayed raises become timers (runtime/host/actions.ts: the
- * raise's id names the timer, a cancel or a re-arm drops it) and `fire` delivers a
- * pending timer's event at its due time, the way `cadre.timer.fire` is unwrapped.
- * Every published domain event is checked against the catalogue.
+ * A bid walked purely through `Kind`, as the runtime does (test/support/pure.ts):
+ * a persist/restore round trip before every event, refused unless the snapshot
+ * `can` take it, delayed raises kept as timers and fired at their due time, every
+ * published domain event checked against the catalogue.
  */
-function bid(key = 'B-1') {
-  let now = START;
-  let { snapshot, actions } = kind.initial({ tenant: 'acme', key });
-  const all: RequestedAction[] = [];
-  const timers = new Map<string, Timer>();
-  let last: RequestedAction[] = [];
-  track(actions);
-
-  function track(actions: RequestedAction[]) {
-    last = actions;
-    all.push(...actions);
-    for (const a of actions) {
-      if (a.type === 'xstate.raise') {
-        const p = a.params as { event: { type: string }; id?: string; delay?: number };
-        if (typeof p.delay === 'number') timers.set(p.id!, { event: p.event, delay: p.delay, dueAt: now + p.delay });
-      } else if (a.type === 'xstate.cancel') {
-        timers.delete((a.params as { sendId: string }).sendId);
-      } else if (a.type === 'cadre.publish') {
-        const p = a.params as Published;
-        const schema = (DomainEvents as Record<string, { parse(x: unknown): unknown }>)[`${p.entity}.${p.name}`];
-        expect(schema, `${p.entity}.${p.name} is in the catalogue`).toBeDefined();
-        schema!.parse(p.data);
-      }
-      expect(['xstate.sendTo', 'xstate.spawnChild', 'xstate.emit']).not.toContain(a.type);
-      // As runtime/host/actions.ts: only the runtime's actions and XState's built-ins.
-      expect(a.type.startsWith('xstate.') || a.type.startsWith('cadre.'), `${a.type} is an action the runtime runs`).toBe(true);
-    }
-  }
-
-  function restored() {
-    const r = kind.restore(JSON.parse(JSON.stringify(kind.persist(snapshot))));
-    expect(r.value).toEqual(snapshot.value);
-    expect(r.context).toEqual(snapshot.context);
-    return r;
-  }
-
-  function apply(event: { type: string }) {
-    const r = restored();
-    const stamped = { ...event, at: iso(now) };
-    expect(r.can(stamped as never), `${event.type} accepted in ${JSON.stringify(r.value)}`).toBe(true);
-    const step = kind.transition(r, stamped as never);
-    expect(step.snapshot.status).not.toBe('error');
-    snapshot = step.snapshot;
-    track(step.actions);
-    return api;
-  }
-
-  const api = {
-    /** An event from outside, through the entity's schema. */
-    send: (e: Record<string, unknown>) => apply(bidEntity.events.parse(e)),
-    /** A gate event, exactly as the runtime sends it (checked by the gate's schema). */
-    gate: (e: Record<string, unknown>) => apply(GateEvent.parse(e)),
-    /** Whether the current state would refuse an (already valid) outside event. */
-    refuses: (e: Record<string, unknown>) => !restored().can({ ...bidEntity.events.parse(e), at: iso(now) } as never),
-    /** Whether the current state would take a runtime event (a gate event, as is). */
-    takes: (e: Record<string, unknown>) => restored().can({ ...e, at: iso(now) } as never),
-    advance: (ms: number) => ((now += ms), api),
-    /** Fires the pending timer armed by `stateId`'s `after` at its due time. */
-    fire: (stateId: string, delay = 'followUp') => {
-      const id = `xstate.after.${delay}.${stateId}`;
-      const t = timers.get(id);
-      expect(t, `timer ${id} pending (pending: ${[...timers.keys()].join(', ')})`).toBeDefined();
-      timers.delete(id);
-      now = Math.max(now, t!.dueAt);
-      return apply(t!.event);
-    },
-    get now() {
-      return now;
-    },
-    get value() {
-      return snapshot.value;
-    },
-    get status() {
-      return snapshot.status;
-    },
-    get ctx() {
-      return snapshot.context as BidContext;
-    },
-    timers,
-    get actions() {
-      return all;
-    },
-    get last() {
-      return last;
-    },
-    published: (name?: string) =>
-      all
-        .filter((a) => a.type === 'cadre.publish')
-        .map((a) => a.params as Published)
-        .filter((p) => name === undefined || `${p.entity}.${p.name}` === name),
-    effects: () => all.filter((a) => a.type === 'cadre.effect').map((a) => a.params as { actionType: string; params: Record<string, unknown>; gate: Record<string, unknown> }),
-  };
-  return api;
-}
-type Bid = ReturnType<typeof bid>;
+const bid = (key = 'B-1') => new PureActor<BidContext>(bidEntity, { key, start: START });
+type Bid = PureActor<BidContext>;
 
 const create = {
   type: 'bid.create',
@@ -129,32 +26,14 @@ const create = {
 };
 
 // The runtime's gate events, as test/machines/gate.test.ts sends them.
-const effectId = (g: string, n: number) => `acme/bid/B-1#${g}#${n}`;
-const decided = (g: string, n: number, outcome: string, extra: Record<string, unknown> = {}) => ({
-  type: 'cadre.gate.decided',
-  gate: g,
-  request: n,
-  effectId: effectId(g, n),
-  outcome,
+const { decided, settled, done, failed } = gateEvents({
+  effectId: (g, n) => `acme/bid/B-1#${g}#${n}`,
+  approvalId: (g, n) => `ap-${g}-${n}`,
   level: 'supervised',
-  risk: 'medium',
-  policy: null,
-  reason: null,
-  approvalId: null,
-  until: null,
-  ...extra,
+  by: 'ana@tenant.example',
+  result: (g, n) => ({ messageId: `m-${g}-${n}` }),
+  error: (status) => `${status}: smtp said no`,
 });
-const settled = (type: 'approved' | 'rejected' | 'expired', g: string, n: number, note: string | null = null) => ({
-  type: `cadre.gate.${type}`,
-  gate: g,
-  request: n,
-  effectId: effectId(g, n),
-  approvalId: `ap-${g}-${n}`,
-  by: type === 'expired' ? 'expiry' : 'ana@tenant.example',
-  note,
-});
-const done = (g: string, n: number) => ({ type: 'cadre.gate.done', gate: g, request: n, effectId: effectId(g, n), result: { messageId: `m-${g}-${n}` } });
-const failed = (g: string, n: number, status = 'failed') => ({ type: 'cadre.gate.failed', gate: g, request: n, effectId: effectId(g, n), status, error: `${status}: smtp said no` });
 
 /** Drives one gate request to an outcome, the way the runtime reports it. */
 function outcome(b: Bid, g: string, n: number, how: Outcome) {
@@ -197,8 +76,10 @@ const statusAfter: Record<Outcome, string> = {
   blocked_at_execution: 'blocked',
 };
 
-const W = 'bid.open.submitted.following.waiting';
-const M = 'bid.open.submitted.following.missed';
+/** The follow-up cadence's timer in a state. */
+const after = (stateId: string) => `xstate.after.followUp.${stateId}`;
+const W = after('bid.open.submitted.following.waiting');
+const M = after('bid.open.submitted.following.missed');
 const submitted = (sub: unknown) => ({ open: { submitted: sub } });
 
 /** A bid whose gate `g` just made its first request. */
@@ -268,7 +149,7 @@ describe('bid machine (pure, with a persist/restore round trip before every even
       intel_request: submitted({ intelRequest: 'missed' }),
       follow_up: submitted({ following: 'missed' }),
     }[g];
-    const missedId = { confirmation: 'bid.open.submitted.confirmation.missed', intel_request: 'bid.open.submitted.intelRequest.missed', follow_up: M }[g];
+    const missedId = { confirmation: after('bid.open.submitted.confirmation.missed'), intel_request: after('bid.open.submitted.intelRequest.missed'), follow_up: M }[g];
 
     it.each(SENT)('goes out after %s and the bid moves on', (how) => {
       const b = at(g);
@@ -295,14 +176,14 @@ describe('bid machine (pure, with a persist/restore round trip before every even
       outcome(b, g, 1, how);
       expect(b.value).toEqual(missedState);
       expect(b.ctx.gates[g]).toMatchObject({ request: 1, status: statusAfter[how] });
-      expect(b.timers.get(`xstate.after.followUp.${missedId}`)!.delay).toBe(3 * DAY);
+      expect(b.timers.get(missedId)!.delay).toBe(3 * DAY);
       expect(b.ctx.nextFollowUpAt).toBe(g === 'follow_up' ? iso(b.now + 3 * DAY) : null);
       // A retry naming another gate is not this state's business.
       expect(b.refuses({ type: 'gate.retry', gate: g === 'follow_up' ? 'confirmation' : 'follow_up' })).toBe(true);
       b.send({ type: 'gate.retry', gate: g });
       expect(b.ctx.gates[g]).toMatchObject({ request: 2, status: 'deciding' });
       expect(b.effects().filter((e) => e.gate.name === g).map((e) => e.gate.request)).toEqual([1, 2]);
-      expect(b.timers.has(`xstate.after.followUp.${missedId}`)).toBe(false);
+      expect(b.timers.has(missedId)).toBe(false);
       expect(b.ctx.nextFollowUpAt).toBe(null);
       // The old request's late news is ignored; the new one's counts.
       expect(b.takes(done(g, 1))).toBe(false);
@@ -348,7 +229,7 @@ describe('bid machine (pure, with a persist/restore round trip before every even
     outcome(b, 'intel_request', 1, 'auto');
     for (let n = 1; n <= 3; n++) {
       expect(b.value).toEqual(submitted({ following: 'waiting' }));
-      const t = b.timers.get(`xstate.after.followUp.${W}`)!;
+      const t = b.timers.get(W)!;
       expect(t.delay).toBe(4 * DAY);
       expect(b.ctx.nextFollowUpAt).toBe(iso(t.dueAt));
       b.fire(W);
@@ -420,7 +301,7 @@ describe('bid machine (pure, with a persist/restore round trip before every even
     expect(b.ctx.amount).toBe(50_000);
     b.send({ type: 'bid.update', maxFollowUps: 2, followUpEveryDays: 7 });
     expect(b.value).toEqual(submitted({ following: 'waiting' }));
-    expect(b.timers.get(`xstate.after.followUp.${W}`)!.delay).toBe(7 * DAY);
+    expect(b.timers.get(W)!.delay).toBe(7 * DAY);
     b.fire(W);
     outcome(b, 'follow_up', 2, 'auto');
     expect(b.value).toEqual(submitted('exhausted'));
@@ -471,10 +352,10 @@ describe('bid machine (pure, with a persist/restore round trip before every even
   it('is won from the waiting state: the follow-up timer is cancelled', () => {
     const b = at('intel_request');
     outcome(b, 'intel_request', 1, 'auto');
-    expect(b.timers.has(`xstate.after.followUp.${W}`)).toBe(true);
+    expect(b.timers.has(W)).toBe(true);
     b.send({ type: 'bid.won', reason: 'Fastest start date' });
     expect(b.value).toBe('won');
-    expect(b.last.filter((a) => a.type === 'xstate.cancel').map((a) => (a.params as { sendId: string }).sendId)).toEqual([`xstate.after.followUp.${W}`]);
+    expect(cancelled(b.last)).toEqual([W]);
     expect(b.timers.size).toBe(0);
     expect(b.ctx.nextFollowUpAt).toBe(null);
   });

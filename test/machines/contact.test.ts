@@ -1,125 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { contactEntity, compareContacts, contactPriority, roleFactor, valueFactor, type ContactContext, type PriorityInput } from '../../machines/contact/index.ts';
 import { ContactEvents } from '../../bus/events/contact.ts';
-import { DomainEvents } from '../../bus/catalogue.ts';
-import { Kind, type RequestedAction } from '../../runtime/host/kind.ts';
+import { cancelled, iso, PureActor, raised } from '../support/pure.ts';
 
-const kind = new Kind(contactEntity);
 const DAY = 86_400_000;
 const START = Date.parse('2026-01-05T09:00:00.000Z');
-const iso = (ms: number) => new Date(ms).toISOString();
 const DUE = 'xstate.after.due.contact.active.compliant';
 
-type Timer = { event: { type: string }; delay: number; dueAt: number };
-type Published = { entity: string; name: string; data: Record<string, unknown> };
-
 /**
- * A contact walked purely through `Kind`, as the runtime does (see
- * test/machines/bid.test.ts): persist/restore before every event, `at` stamped,
- * refused unless the snapshot `can` take it, delayed raises kept as timers (a
- * cancel or re-arm drops them) and fired at their due time, published events
- * checked against the catalogue.
+ * A contact walked purely through `Kind`, as the runtime does (test/support/pure.ts):
+ * persist/restore before every event, `at` stamped, refused unless the snapshot
+ * `can` take it, delayed raises kept as timers (a cancel or re-arm drops them) and
+ * fired at their due time, published events checked against the catalogue. A
+ * contact requests no effects.
  */
-function contact(key = 'C-1', start = START) {
-  let now = start;
-  let { snapshot, actions } = kind.initial({ tenant: 'acme', key });
-  const all: RequestedAction[] = [];
-  const timers = new Map<string, Timer>();
-  let last: RequestedAction[] = [];
-  track(actions);
+const contact = (key = 'C-1', start = START) =>
+  new PureActor<ContactContext>(contactEntity, { key, start, check: (a) => expect(a.type).not.toBe('cadre.effect') });
 
-  function track(actions: RequestedAction[]) {
-    last = actions;
-    all.push(...actions);
-    for (const a of actions) {
-      if (a.type === 'xstate.raise') {
-        const p = a.params as { event: { type: string }; id?: string; delay?: number };
-        if (typeof p.delay === 'number') timers.set(p.id!, { event: p.event, delay: p.delay, dueAt: now + p.delay });
-      } else if (a.type === 'xstate.cancel') {
-        timers.delete((a.params as { sendId: string }).sendId);
-      } else if (a.type === 'cadre.publish') {
-        const p = a.params as Published;
-        const schema = (DomainEvents as Record<string, { parse(x: unknown): unknown }>)[`${p.entity}.${p.name}`];
-        expect(schema, `${p.entity}.${p.name} is in the catalogue`).toBeDefined();
-        schema!.parse(p.data);
-      }
-      expect(a.type.startsWith('xstate.') || a.type.startsWith('cadre.'), `${a.type} is an action the runtime runs`).toBe(true);
-      expect(a.type).not.toBe('cadre.effect');
-    }
-  }
-
-  function restored() {
-    const r = kind.restore(JSON.parse(JSON.stringify(kind.persist(snapshot))));
-    expect(r.value).toEqual(snapshot.value);
-    expect(r.context).toEqual(snapshot.context);
-    return r;
-  }
-
-  function apply(event: { type: string }) {
-    const r = restored();
-    const stamped = { ...event, at: iso(now) };
-    expect(r.can(stamped as never), `${event.type} accepted in ${JSON.stringify(r.value)}`).toBe(true);
-    const step = kind.transition(r, stamped as never);
-    expect(step.snapshot.status).not.toBe('error');
-    snapshot = step.snapshot;
-    track(step.actions);
-    return api;
-  }
-
-  const api = {
-    send: (e: Record<string, unknown>) => apply(contactEntity.events.parse(e)),
-    refuses: (e: Record<string, unknown>) => !restored().can({ ...contactEntity.events.parse(e), at: iso(now) } as never),
-    advance: (ms: number) => ((now += ms), api),
-    /** Fires the pending overdue timer at its due time. */
-    fire: () => {
-      const t = timers.get(DUE);
-      expect(t, `timer ${DUE} pending`).toBeDefined();
-      timers.delete(DUE);
-      now = Math.max(now, t!.dueAt);
-      return apply(t!.event);
-    },
-    get now() {
-      return now;
-    },
-    get value() {
-      return snapshot.value;
-    },
-    get status() {
-      return snapshot.status;
-    },
-    get ctx() {
-      return snapshot.context as ContactContext;
-    },
-    timers,
-    get last() {
-      return last;
-    },
-    published: (name?: string) =>
-      all
-        .filter((a) => a.type === 'cadre.publish')
-        .map((a) => a.params as Published)
-        .filter((p) => name === undefined || `${p.entity}.${p.name}` === name),
-  };
-  return api;
-}
-
-const create = { type: 'contact.create', name: 'Pat Lee', email: 'pat@acme.example', account: 'Acme Facilities', role: 'Facilities Manager', owner: 'sales' };
-const raised = (actions: RequestedAction[]) =>
-  actions.filter((a) => a.type === 'xstate.raise').map((a) => a.params as { id: string; delay: number });
-const cancelled = (actions: RequestedAction[]) =>
-  actions.filter((a) => a.type === 'xstate.cancel').map((a) => (a.params as { sendId: string }).sendId);
+/** The contact's fields, as created. */
+const pat = { name: 'Pat Lee', email: 'pat@acme.example', account: 'Acme Facilities', role: 'Facilities Manager', owner: 'sales' };
+const create = { type: 'contact.create', ...pat };
 
 describe('contact machine: the 21-day engagement clock (pure, persist/restore before every event)', () => {
   it('is created compliant, due cadenceDays later, with the timer armed for exactly that', () => {
     const c = contact().send(create);
     expect(c.value).toEqual({ active: 'compliant' });
     expect(c.ctx).toMatchObject({
-      name: 'Pat Lee',
-      email: 'pat@acme.example',
+      ...pat,
       phone: null,
-      account: 'Acme Facilities',
-      role: 'Facilities Manager',
-      owner: 'sales',
       cadenceDays: 21,
       lastTouch: null,
       nextTouchDue: iso(START + 21 * DAY),
@@ -146,7 +54,7 @@ describe('contact machine: the 21-day engagement clock (pure, persist/restore be
     expect(c.value).toEqual({ active: 'compliant' });
     const halfway = c.ctx.priority;
     expect(halfway).toBeGreaterThan(0);
-    c.fire();
+    c.fire(DUE);
     expect(c.now).toBe(START + 21 * DAY);
     expect(c.value).toEqual({ active: 'overdue' });
     expect(c.ctx).toMatchObject({ overdueSince: iso(START + 21 * DAY), overdueDays: 0 });
@@ -155,11 +63,7 @@ describe('contact machine: the 21-day engagement clock (pure, persist/restore be
     expect(overdue!.entity).toBe('engagement');
     expect(ContactEvents['engagement.overdue'].parse(overdue!.data)).toEqual({
       contactId: 'C-1',
-      name: 'Pat Lee',
-      email: 'pat@acme.example',
-      account: 'Acme Facilities',
-      role: 'Facilities Manager',
-      owner: 'sales',
+      ...pat,
       cadenceDays: 21,
       lastTouch: null,
       nextTouchDue: iso(START + 21 * DAY),
@@ -178,7 +82,7 @@ describe('contact machine: the 21-day engagement clock (pure, persist/restore be
   });
 
   it('a touch clears overdue, re-arms the 21 days from the touch, and publishes engagement.touched', () => {
-    const c = contact().send(create).fire().advance(2 * DAY);
+    const c = contact().send(create).fire(DUE).advance(2 * DAY);
     c.send({ type: 'contact.touch', activity: 'call', by: 'tony' });
     expect(c.value).toEqual({ active: 'compliant' });
     expect(c.ctx).toMatchObject({
@@ -206,7 +110,7 @@ describe('contact machine: the 21-day engagement clock (pure, persist/restore be
     });
     // The next period: overdue again 21 days after the touch, published again.
     const touchedAt = c.now;
-    c.fire();
+    c.fire(DUE);
     expect(c.now).toBe(touchedAt + 21 * DAY);
     expect(c.value).toEqual({ active: 'overdue' });
     expect(c.published('engagement.overdue')).toHaveLength(2);
@@ -247,7 +151,7 @@ describe('contact machine: the 21-day engagement clock (pure, persist/restore be
     expect(c.timers.get(DUE)!.dueAt).toBe(START + 31 * DAY);
     expect(c.published('engagement.touched')[1]!.data).toMatchObject({ at: iso(START + 4 * DAY), lastTouchAt: iso(START + 10 * DAY), touches: 2 });
     // Also when overdue: an old touch leaves it overdue, with no new overdue event.
-    c.fire().advance(DAY).send({ type: 'contact.touch', activity: 'email', by: 'sales', occurredAt: iso(START + DAY) });
+    c.fire(DUE).advance(DAY).send({ type: 'contact.touch', activity: 'email', by: 'sales', occurredAt: iso(START + DAY) });
     expect(c.value).toEqual({ active: 'overdue' });
     expect(c.ctx).toMatchObject({ overdueSince: iso(START + 31 * DAY), overdueDays: 1, touches: 3 });
     expect(c.published('engagement.overdue')).toHaveLength(1);
@@ -297,7 +201,7 @@ describe('contact machine: the 21-day engagement clock (pure, persist/restore be
   });
 
   it('opting out leaves the clock: no timer, never overdue, priority 0; touches are still recorded; opting in returns', () => {
-    const c = contact().send(create).fire().advance(DAY);
+    const c = contact().send(create).fire(DUE).advance(DAY);
     c.send({ type: 'contact.opt_out', reason: 'Replied STOP' });
     expect(c.value).toEqual({ active: 'optedOut' });
     expect(c.ctx).toMatchObject({ optedOut: true, optedOutAt: iso(c.now), nextTouchDue: null, overdueSince: null, overdueDays: 0, priority: 0 });
@@ -333,7 +237,7 @@ describe('contact machine: the 21-day engagement clock (pure, persist/restore be
 
   it.each([
     ['compliant', (c: ReturnType<typeof contact>) => c],
-    ['overdue', (c: ReturnType<typeof contact>) => c.fire()],
+    ['overdue', (c: ReturnType<typeof contact>) => c.fire(DUE)],
     ['opted out', (c: ReturnType<typeof contact>) => c.send({ type: 'contact.opt_out' })],
   ])('is archived from %s: final, timer cancelled, publishes contact.archived', (_, to) => {
     const c = to(contact().send(create));
@@ -410,7 +314,7 @@ describe('contact priority', () => {
       if (touchDaysAgo !== null) c.advance(START - touchDaysAgo * DAY - c.now).send({ type: 'contact.touch', activity: 'email', by: 'sales' });
       // The overdue timer fires if it came due before the refresh, as the runtime would fire it.
       const t = c.timers.get(DUE);
-      if (t && t.dueAt <= START) c.fire();
+      if (t && t.dueAt <= START) c.fire(DUE);
       c.advance(START - c.now).send({ type: 'contact.refresh' });
       return { ...c.ctx, state: c.value };
     };

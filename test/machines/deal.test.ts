@@ -1,70 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { dealEntity, type DealContext } from '../../machines/index.ts';
-import { Kind, stateString } from '../../runtime/host/kind.ts';
+import { stateString, type RequestedAction } from '../../runtime/host/kind.ts';
+import { cancelled, effectsIn, gateEvents, publishedIn, PureActor, raised, type Ev } from '../support/pure.ts';
 
-const kind = new Kind(dealEntity);
 const at = '2026-01-05T09:00:00.000Z';
 
-type Ev = { type: string; [k: string]: unknown };
-
 /**
- * Applies events purely, restoring from the persisted JSON before each one (the
- * rehydration round trip). Events from outside go through the deal's schema; the
- * runtime's own (timers, `cadre.gate.*`) are handed over as the runtime does.
+ * Applies events purely (test/support/pure.ts), restoring from the persisted JSON
+ * before each one (the rehydration round trip). Events from outside go through the
+ * deal's schema; the runtime's own (timers, `cadre.gate.*`) are handed over as the
+ * runtime does. An event carries its own `at`, else `at` above; one the state does
+ * not take changes nothing (the runtime dead-letters it).
  */
 function walk(events: Ev[]) {
-  let { snapshot, actions } = kind.initial({ tenant: 'acme', key: 'D-1' });
-  const all = [...actions];
-  for (const e of events) {
-    const restored = kind.restore(JSON.parse(JSON.stringify(kind.persist(snapshot))));
-    expect(restored.value).toEqual(snapshot.value);
-    expect(restored.context).toEqual(snapshot.context);
-    const event = e.type.startsWith('cadre.') || e.type.startsWith('xstate.') ? e : dealEntity.events.parse(e);
-    const step = kind.transition(restored, { ...event, at: (e.at as string | undefined) ?? at } as never);
-    snapshot = step.snapshot;
-    all.push(...step.actions);
-  }
-  return { snapshot, actions: all, ctx: snapshot.context as DealContext, state: stateString(snapshot.value) };
+  const d = new PureActor<DealContext>(dealEntity, { key: 'D-1', start: at });
+  for (const e of events) d.offer(e, e.at as string | undefined);
+  return { snapshot: d.snapshot, actions: d.actions, ctx: d.ctx, state: stateString(d.value) };
 }
 
-const published = (actions: { type: string; params: unknown }[]) =>
-  actions.filter((a) => a.type === 'cadre.publish').map((a) => (a.params as { name: string }).name);
-const effects = (actions: { type: string; params: unknown }[]) => actions.filter((a) => a.type === 'cadre.effect').map((a) => a.params as Record<string, unknown>);
+const published = (actions: RequestedAction[]) => publishedIn(actions).map((p) => p.name);
+const effects = effectsIn;
 
 const stall = (stage = 'lead') => ({ type: `xstate.after.stall.deal.open.stage.${stage}`, at: '2026-01-12T09:00:00.000Z' });
-const decided = (outcome: string, extra: Record<string, unknown> = {}) => ({
-  type: 'cadre.gate.decided',
-  gate: 'follow_up',
-  request: 1,
-  effectId: 'acme/deal/D-1#3#x1',
-  outcome,
-  level: 'supervised',
-  risk: 'medium',
-  policy: null,
-  reason: null,
-  approvalId: null,
-  until: null,
-  ...extra,
-});
-const settled = (type: 'approved' | 'rejected' | 'expired', extra: Record<string, unknown> = {}) => ({
-  type: `cadre.gate.${type}`,
-  gate: 'follow_up',
-  request: 1,
-  effectId: 'acme/deal/D-1#3#x1',
-  approvalId: 'ap-1',
-  by: type === 'expired' ? 'expiry' : 'ana',
-  note: null,
-  ...extra,
-});
-const done = (extra: Record<string, unknown> = {}) => ({
-  type: 'cadre.gate.done',
-  gate: 'follow_up',
-  request: 1,
-  effectId: 'acme/deal/D-1#3#x1',
-  result: { messageId: 'm-1' },
-  at: '2026-01-12T10:00:00.000Z',
-  ...extra,
-});
+const gates = gateEvents({ effectId: () => 'acme/deal/D-1#3#x1', approvalId: () => 'ap-1', level: 'supervised', by: 'ana', result: () => ({ messageId: 'm-1' }) });
+const decided = (outcome: string, extra: Record<string, unknown> = {}) => gates.decided('follow_up', 1, outcome, extra);
+const settled = (type: 'approved' | 'rejected' | 'expired', extra: Record<string, unknown> = {}) => ({ ...gates.settled(type, 'follow_up', 1), ...extra });
+const done = (extra: Record<string, unknown> = {}) => ({ ...gates.done('follow_up', 1), at: '2026-01-12T10:00:00.000Z', ...extra });
 
 const create = { type: 'deal.create', title: 'Roof', value: 5000, contact: 'ana@client.example', owner: 'ben' };
 
@@ -88,12 +49,11 @@ describe('deal machine (pure, with a persist/restore round trip before every eve
 
   it('arms a stall timer per stage and cancels it when the stage is left', () => {
     const { actions } = walk([{ type: 'deal.create', title: 'Roof', stallAfterDays: 3 }, { type: 'deal.qualify' }]);
-    const timers = actions.filter((a) => a.type === 'xstate.raise' && typeof (a.params as { delay?: number }).delay === 'number');
-    expect(timers.map((a) => a.params)).toEqual([
+    expect(raised(actions)).toEqual([
       expect.objectContaining({ id: 'xstate.after.stall.deal.open.stage.lead', delay: 3 * 86_400_000 }),
       expect.objectContaining({ id: 'xstate.after.stall.deal.open.stage.qualified', delay: 3 * 86_400_000 }),
     ]);
-    expect(actions.filter((a) => a.type === 'xstate.cancel').map((a) => (a.params as { sendId: string }).sendId)).toEqual(['xstate.after.stall.deal.open.stage.lead']);
+    expect(cancelled(actions)).toEqual(['xstate.after.stall.deal.open.stage.lead']);
   });
 
   it('an update changes the fields and counts as movement', () => {
@@ -213,7 +173,7 @@ describe('deal follow-up through the approval gate (pure)', () => {
       create,
       stall(),
       decided('auto'),
-      { type: 'cadre.gate.failed', gate: 'follow_up', request: 1, effectId: 'acme/deal/D-1#3#x1', status: 'failed', error: 'smtp refused' },
+      gates.failed('follow_up', 1, 'failed', 'smtp refused'),
     ]);
     expect(r.snapshot.value).toEqual({ open: { stage: 'lead', followUp: { sending: 'failed' } } });
     expect(r.ctx.gates.follow_up).toMatchObject({ status: 'failed', reason: 'smtp refused' });

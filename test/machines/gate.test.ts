@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { setup, assign } from 'xstate';
 import { z } from 'zod';
 import { defineEntity, gate, runtimeActions, GateRetry, type GateContext, type GateMachineEvent, type Stamped } from '../../machines/index.ts';
-import { Kind } from '../../runtime/host/kind.ts';
+import { gateEvents, PureActor } from '../support/pure.ts';
 
 interface Ctx extends GateContext {
   key: string;
@@ -39,29 +39,21 @@ const machine = setup({
   },
 });
 const entity = defineEntity({ kind: 'thing', machine, events: Ev });
-const kind = new Kind(entity);
 const at = '2026-01-05T09:00:00.000Z';
 
-function run(events: Record<string, unknown>[]) {
-  let { snapshot, actions } = kind.initial({ tenant: 'acme', key: 'T-1' });
-  const all = [...actions];
-  for (const e of events) {
-    snapshot = kind.restore(JSON.parse(JSON.stringify(kind.persist(snapshot))));
-    const step = kind.transition(snapshot, { ...e, at } as never);
-    snapshot = step.snapshot;
-    all.push(...step.actions);
-  }
-  return { snapshot, actions: all, ctx: snapshot.context as Ctx };
+/** Applies events purely (test/support/pure.ts), through the persisted JSON before each; one the state does not take changes nothing. */
+function run(events: { type: string; [k: string]: unknown }[]) {
+  const t = new PureActor<Ctx>(entity, { key: 'T-1', start: at });
+  for (const e of events) t.offer(e);
+  return { snapshot: t.snapshot, actions: t.actions, ctx: t.ctx };
 }
 
-const decided = (outcome: string, extra: Record<string, unknown> = {}) => ({
-  type: 'cadre.gate.decided', gate: 'mail', request: 1, effectId: 'x1', outcome, level: 'supervised', risk: 'high',
-  policy: null, reason: null, approvalId: null, until: null, ...extra,
-});
+const gates = gateEvents({ effectId: () => 'x1', approvalId: () => 'a1', level: 'supervised', risk: 'high', by: 'ana', result: () => ({ id: 'm1' }) });
+const decided = (outcome: string, extra: Record<string, unknown> = {}) => gates.decided('mail', 1, outcome, extra);
 
 describe('gate fragment (pure)', () => {
   it('requests the effect with the gate record and goes deciding → approved → done', () => {
-    const r = run([{ type: 'go' }, decided('auto'), { type: 'cadre.gate.done', gate: 'mail', request: 1, effectId: 'x1', result: { id: 'm1' } }]);
+    const r = run([{ type: 'go' }, decided('auto'), gates.done('mail', 1)]);
     const eff = r.actions.filter((a) => a.type === 'cadre.effect');
     expect(eff).toHaveLength(1);
     expect(eff[0]!.params).toEqual({
@@ -84,7 +76,7 @@ describe('gate fragment (pure)', () => {
     const r2 = run([
       { type: 'go' },
       decided('approval', { approvalId: 'a1' }),
-      { type: 'cadre.gate.rejected', gate: 'mail', request: 1, effectId: 'x1', approvalId: 'a1', by: 'ana', note: 'not now' },
+      gates.settled('rejected', 'mail', 1, 'not now'),
     ]);
     expect(r2.snapshot.value).toEqual({ sending: { mail: 'rejected' } });
     expect(r2.ctx.gates.mail).toMatchObject({ status: 'rejected', decidedBy: 'ana', reason: 'not now' });

@@ -1,137 +1,43 @@
 import { describe, expect, it } from 'vitest';
-import type { AnyMachineSnapshot } from 'xstate';
 import { orderEntity, RULES, type OrderContext } from '../../machines/order/index.ts';
 import { OrderEvents } from '../../bus/events/order.ts';
 import { DomainEvents } from '../../bus/catalogue.ts';
-import { Kind, type RequestedAction } from '../../runtime/host/kind.ts';
+import { cancelled, gateEvents, PureActor, raised, type Ev, type Published } from '../support/pure.ts';
+import { broken, catalogue, client, fixes, receive as order } from '../support/fixtures/order.ts';
 
-const kind = new Kind(orderEntity);
 const T0 = '2026-03-02T09:00:00.000Z';
 const DAY = 86_400_000;
 const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
-// Built-in XState actions the runtime refuses (runtime/host/actions.ts).
-const REFUSED = ['xstate.sendTo', 'xstate.sendParent', 'xstate.spawnChild', 'xstate.stopChild', 'xstate.emit', 'xstate.forwardTo'];
-
-const catalogue = { productCode: 'APPR-1004', fee: 450, techFee: 25, inspection: true };
-const client = { id: 'C-7', active: true, creditLimit: 10_000, outstandingBalance: 2_000, email: 'ap@lender.example' };
-const order = {
-  type: 'order.receive',
-  clientId: 'C-7',
-  paymentMethod: 'bill',
-  productCode: 'APPR-1004',
-  fee: 450,
-  techFee: 25,
-  total: 475,
-  propertyAddress: '12 Elm St, Springfield',
-  borrower: { name: 'Ana Ruiz', email: 'ana@home.example' },
-  propertyContact: { name: 'Bo Lane', phone: '555-0100' },
-  catalogue,
-  client,
-};
-
-type Ev = { type: string; [k: string]: unknown };
 
 /**
- * One order actor, driven purely: before every event the snapshot goes through
- * the persisted JSON and back (the rehydration round trip), outside events are
- * parsed by the entity's schema as the runtime does, and every action is checked
- * the way the runtime would (published events against the catalogue, no code,
- * nothing the runtime refuses).
+ * One order actor, driven purely (test/support/pure.ts): before every event the
+ * snapshot goes through the persisted JSON and back (the rehydration round trip),
+ * outside events are parsed by the entity's schema as the runtime does, and every
+ * action is checked the way the runtime would (published events against the
+ * catalogue, nothing the runtime refuses); every published event is an order's.
+ * Events are stamped with their `at` when given one; otherwise with the clock,
+ * which starts at T0 and moves only when a timer fires (to its due time).
  */
-class Order {
-  snapshot: AnyMachineSnapshot;
-  actions: RequestedAction[];
-  constructor(readonly key = 'O-1') {
-    const init = kind.initial({ tenant: 'acme', key });
-    this.snapshot = init.snapshot;
-    this.actions = [...init.actions];
-    check(init.actions);
-  }
-  get ctx(): OrderContext {
-    return this.snapshot.context as OrderContext;
-  }
-  get value() {
-    return this.snapshot.value;
-  }
-  /** Sends one event stamped with `at`; returns the actions of that transition. */
-  send(e: Ev, at = T0): RequestedAction[] {
-    const restored = kind.restore(JSON.parse(JSON.stringify(kind.persist(this.snapshot))));
-    expect(restored.value).toEqual(this.snapshot.value);
-    expect(restored.context).toEqual(this.snapshot.context);
-    // Runtime events (cadre.gate.*, fired timers) come from the runtime itself; the rest passes the entity's schema.
-    const event = e.type.startsWith('cadre.') || e.type.startsWith('xstate.') ? e : orderEntity.events.parse(e);
-    const stamped = { ...event, at };
-    expect(restored.can(stamped as never), `${JSON.stringify(this.value)} accepts ${e.type}`).toBe(true);
-    const step = kind.transition(restored, stamped as never);
-    expect(step.snapshot.status).not.toBe('error');
-    check(step.actions);
-    this.snapshot = step.snapshot;
-    this.actions.push(...step.actions);
-    return step.actions;
-  }
-  /** Whether the current state takes the event (the runtime dead-letters what it does not). */
-  accepts(e: Ev, at = T0): boolean {
-    const event = e.type.startsWith('cadre.') || e.type.startsWith('xstate.') ? e : orderEntity.events.parse(e);
-    return this.snapshot.can({ ...event, at } as never);
-  }
-  published(name?: string): { name: string; data: Record<string, unknown> }[] {
-    return published(this.actions).filter((p) => name === undefined || p.name === name);
-  }
-  effects() {
-    return this.actions.filter((a) => a.type === 'cadre.effect').map((a) => a.params as { actionType: string; params: Record<string, unknown>; gate: { name: string; request: number; agent: string; preview: string } });
+class Order extends PureActor<OrderContext> {
+  constructor(key = 'O-1') {
+    super(orderEntity, {
+      key,
+      start: T0,
+      check: (a) => {
+        if (a.type === 'cadre.publish') expect((a.params as Published).entity).toBe('order');
+      },
+    });
   }
 }
 
-function published(actions: RequestedAction[]) {
-  return actions.filter((a) => a.type === 'cadre.publish').map((a) => a.params as { entity: string; name: string; data: Record<string, unknown> });
-}
-
-function check(actions: RequestedAction[]) {
-  for (const a of actions) {
-    expect(REFUSED).not.toContain(a.type);
-    // The runtime's own actions (cadre.*) are declared with empty bodies; any other action with code would be refused.
-    if (a.type.startsWith('cadre.')) expect(['cadre.publish', 'cadre.effect']).toContain(a.type);
-    else if (!a.type.startsWith('xstate.')) expect(a.hasCode, `${a.type} has code`).toBe(false);
-  }
-  for (const p of published(actions)) {
-    expect(p.entity).toBe('order');
-    const name = `order.${p.name}`;
-    const schema = (DomainEvents as Record<string, { safeParse(v: unknown): { success: boolean; error?: unknown } }>)[name];
-    expect(schema, `${name} is in the catalogue`).toBeDefined();
-    const r = schema!.safeParse(p.data);
-    expect(r.success, `${name} matches its schema: ${JSON.stringify(r.error)}`).toBe(true);
-  }
-}
-
-const decided = (gate: string, request: number, outcome: string, extra: Record<string, unknown> = {}) => ({
-  type: 'cadre.gate.decided',
-  gate,
-  request,
-  effectId: `${gate}-x${request}`,
-  outcome,
+const { decided, settled, done, failed } = gateEvents({
+  effectId: (gate, request) => `${gate}-x${request}`,
+  approvalId: (_, request) => `ap-${request}`,
   level: 'semi_autonomous',
-  risk: 'medium',
-  policy: null,
-  reason: null,
-  approvalId: null,
-  until: null,
-  ...extra,
+  by: 'ops@acme.example',
+  result: () => ({ ok: true }),
+  error: () => 'SMTP 554',
 });
-const settled = (type: 'approved' | 'rejected' | 'expired', gate: string, request: number, note: string | null = null) => ({
-  type: `cadre.gate.${type}`,
-  gate,
-  request,
-  effectId: `${gate}-x${request}`,
-  approvalId: `ap-${request}`,
-  by: type === 'expired' ? 'expiry' : 'ops@acme.example',
-  note,
-});
-const done = (gate: string, request: number, result: unknown = { ok: true }) => ({ type: 'cadre.gate.done', gate, request, effectId: `${gate}-x${request}`, result });
-const failed = (gate: string, request: number, status = 'failed', error = 'SMTP 554') => ({ type: 'cadre.gate.failed', gate, request, effectId: `${gate}-x${request}`, status, error });
-
-/** The raised, delayed events of some actions (the runtime's timers). */
-const timers = (actions: RequestedAction[]) =>
-  actions.filter((a) => a.type === 'xstate.raise' && typeof (a.params as { delay?: unknown }).delay === 'number').map((a) => a.params as { id: string; delay: number; event: { type: string } });
 
 /** Walks a received order up to delivered; returns the order and the delivery's feedback timer. */
 function delivered(receive: Ev = order) {
@@ -139,16 +45,11 @@ function delivered(receive: Ev = order) {
   o.send(receive);
   expect(o.value).toBe('accepted');
   o.send({ type: 'order.start' }, plus(T0, DAY));
-  const actions = o.send({ type: 'order.deliver' }, plus(T0, 3 * DAY));
+  o.send({ type: 'order.deliver' }, plus(T0, 3 * DAY));
   expect(o.value).toBe('delivered');
-  const [timer] = timers(actions);
+  const [timer] = raised(o.last);
   expect(timer).toBeDefined();
   return { o, timer: timer!, deliveredAt: plus(T0, 3 * DAY) };
-}
-
-/** Fires a timer the way the runtime does: its event, stamped with the time it came due. */
-function fire(o: Order, timer: { delay: number; event: { type: string } }, armedAt: string) {
-  return o.send(timer.event, plus(armedAt, timer.delay));
 }
 
 describe('order machine (pure, with a persist/restore round trip before every event)', () => {
@@ -158,7 +59,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
 
     // Seven days after delivery: the feedback request, through the email.send gate.
     expect(timer).toMatchObject({ id: 'xstate.after.feedback.order.delivered', delay: 7 * DAY, event: { type: 'xstate.after.feedback.order.delivered' } });
-    fire(o, timer, deliveredAt);
+    o.fire(timer.id);
     expect(o.value).toEqual({ requestingFeedback: { email: 'deciding' } });
     const [email] = o.effects();
     expect(email).toMatchObject({
@@ -184,7 +85,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
 
   it('a neutral rating closes too; the feedback request goes to the client when the borrower has no email', () => {
     const { o, timer, deliveredAt } = delivered({ ...order, borrower: { name: 'Ana Ruiz', phone: '555-0199' } });
-    fire(o, timer, deliveredAt);
+    o.fire(timer.id);
     expect(o.effects()[0]!.params.to).toBe('ap@lender.example');
     o.send(decided('feedback_request', 1, 'auto'));
     o.send(done('feedback_request', 1));
@@ -195,7 +96,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
 
   it('with no address to write to, goes on without the request and records why', () => {
     const { o, timer, deliveredAt } = delivered({ ...order, paymentMethod: 'card', borrower: { name: 'Ana Ruiz', phone: '555-0199' }, client: { ...client, email: undefined } });
-    fire(o, timer, deliveredAt);
+    o.fire(timer.id);
     expect(o.value).toBe('awaitingFeedback');
     expect(o.effects()).toEqual([]);
     expect(o.ctx.feedbackRequest).toEqual({ status: 'skipped', reason: 'no_address', to: null, at: plus(deliveredAt, 7 * DAY) });
@@ -275,13 +176,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
   });
 
   describe('autofix through the order.autofix gate', () => {
-    // A negative tech fee and a total that follows it: both safely fixable from the catalogue.
-    const broken = { ...order, techFee: -25, total: 425 };
-    const fixes = [
-      { field: 'techFee', from: -25, to: 25, rule: RULES.techFeeNonNegative },
-      // A fix names the first rule its field failed (425 is also less than the fee).
-      { field: 'total', from: 425, to: 475, rule: RULES.totalAtLeastFee },
-    ];
+    // `broken`: a negative tech fee and a total that follows it, both safely fixable from the catalogue (`fixes`).
     const fixing = () => {
       const o = new Order();
       o.send(broken);
@@ -323,7 +218,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
       expect(o.value).toEqual({ exceptions: { autofix: 'awaitingApproval' } });
       expect(o.ctx.gates.autofix).toMatchObject({ status: 'awaiting_approval', until: plus(T0, 2 * DAY) });
       // An event of another request changes nothing.
-      expect(o.accepts(settled('approved', 'autofix', 2))).toBe(false);
+      expect(o.takes(settled('approved', 'autofix', 2))).toBe(false);
       o.send(settled('approved', 'autofix', 1), plus(T0, 3_600_000));
       o.send(done('autofix', 1), plus(T0, 3_600_000));
       expectFixed(o, plus(T0, 3_600_000));
@@ -363,8 +258,8 @@ describe('order machine (pure, with a persist/restore round trip before every ev
       o.send(decided('autofix', 1, 'blocked', { policy: 'kill_switch', reason: 'tenant paused' }));
       expect(o.value).toEqual({ exceptions: { autofix: 'blocked' } });
       expect(o.ctx.gates.autofix).toMatchObject({ status: 'blocked', policy: 'kill_switch' });
-      expect(o.accepts({ type: 'order.start' })).toBe(false);
-      expect(o.accepts({ type: 'order.amend' })).toBe(true);
+      expect(o.takes({ type: 'order.start' })).toBe(false);
+      expect(o.takes({ type: 'order.amend' })).toBe(true);
     });
 
     it('failed when run, or blocked at execution: stays in exceptions', () => {
@@ -436,9 +331,9 @@ describe('order machine (pure, with a persist/restore round trip before every ev
 
     it('is only taken in exceptions', () => {
       const o = new Order();
-      expect(o.accepts({ type: 'order.amend', fee: 1 })).toBe(false);
+      expect(o.takes({ type: 'order.amend', fee: 1 })).toBe(false);
       o.send(order);
-      expect(o.accepts({ type: 'order.amend', fee: 1 })).toBe(false);
+      expect(o.takes({ type: 'order.amend', fee: 1 })).toBe(false);
     });
   });
 
@@ -446,30 +341,30 @@ describe('order machine (pure, with a persist/restore round trip before every ev
     it('arms seven days on delivery and cancels it when feedback comes earlier', () => {
       const { o, timer } = delivered();
       expect(timer).toEqual(expect.objectContaining({ id: 'xstate.after.feedback.order.delivered', delay: 7 * 86_400_000 }));
-      const actions = o.send({ type: 'order.feedback', rating: 4, comment: 'Great' }, plus(T0, 4 * DAY));
+      o.send({ type: 'order.feedback', rating: 4, comment: 'Great' }, plus(T0, 4 * DAY));
       expect(o.value).toBe('closed');
-      expect(actions.filter((a) => a.type === 'xstate.cancel').map((a) => (a.params as { sendId: string }).sendId)).toEqual(['xstate.after.feedback.order.delivered']);
+      expect(cancelled(o.last)).toEqual(['xstate.after.feedback.order.delivered']);
       expect(o.effects()).toEqual([]);
     });
 
     it('a case opened after delivery keeps the timer running (no re-arm)', () => {
       const { o } = delivered();
-      const actions = o.send({ type: 'order.open_case', reason: 'Report has a typo' }, plus(T0, 4 * DAY));
+      o.send({ type: 'order.open_case', reason: 'Report has a typo' }, plus(T0, 4 * DAY));
       expect(o.value).toBe('delivered');
-      expect(timers(actions)).toEqual([]);
-      expect(actions.filter((a) => a.type === 'xstate.cancel')).toEqual([]);
+      expect(raised(o.last)).toEqual([]);
+      expect(cancelled(o.last)).toEqual([]);
     });
 
     it('a case open at the seven-day mark: no feedback request; resolving it closes the order', () => {
       const { o, timer, deliveredAt } = delivered();
       o.send({ type: 'order.open_case', reason: 'Comparable sales questioned', caseId: 'CS-88' }, plus(T0, 5 * DAY));
       expect(o.published('case_opened')[0]!.data).toMatchObject({ orderId: 'O-1', caseId: 'CS-88', source: 'manual', openCases: 1 });
-      fire(o, timer, deliveredAt);
+      o.fire(timer.id);
       expect(o.value).toBe('caseOpen');
       expect(o.effects()).toEqual([]);
       expect(o.ctx.feedbackRequest).toEqual({ status: 'skipped', reason: 'case_open', to: null, at: plus(deliveredAt, 7 * DAY) });
       expect(o.published('feedback_skipped')[0]!.data).toEqual({ orderId: 'O-1', reason: 'case_open', openCases: ['CS-88'] });
-      expect(o.accepts({ type: 'order.resolve_case', caseId: 'CS-99' })).toBe(false);
+      expect(o.takes({ type: 'order.resolve_case', caseId: 'CS-99' })).toBe(false);
       o.send({ type: 'order.resolve_case', caseId: 'CS-88', resolution: 'Explained the comparables' }, plus(T0, 12 * DAY));
       expect(o.value).toBe('closed');
       expect(o.ctx).toMatchObject({ openCases: [], closedAt: plus(T0, 12 * DAY), feedback: null });
@@ -485,14 +380,15 @@ describe('order machine (pure, with a persist/restore round trip before every ev
       o.send({ type: 'order.start' });
       o.send({ type: 'order.resolve_case', caseId: 'O-1-C1' });
       expect(o.value).toBe('inProgress');
-      const [timer] = timers(o.send({ type: 'order.deliver' }, plus(T0, DAY)));
-      fire(o, timer!, plus(T0, DAY));
+      o.send({ type: 'order.deliver' }, plus(T0, DAY));
+      const [timer] = raised(o.last);
+      o.fire(timer!.id);
       expect(o.value).toEqual({ requestingFeedback: { email: 'deciding' } });
     });
 
     it('a case opened while the request awaits approval withdraws the request', () => {
       const { o, timer, deliveredAt } = delivered();
-      fire(o, timer, deliveredAt);
+      o.fire(timer.id);
       o.send(decided('feedback_request', 1, 'approval', { approvalId: 'ap-9' }));
       o.send({ type: 'order.open_case', reason: 'Client called: late report' });
       expect(o.value).toBe('caseOpen');
@@ -502,7 +398,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
 
     it('a rejected feedback request stays visible and can be retried', () => {
       const { o, timer, deliveredAt } = delivered();
-      fire(o, timer, deliveredAt);
+      o.fire(timer.id);
       o.send(decided('feedback_request', 1, 'approval', { approvalId: 'ap-9' }));
       o.send(settled('rejected', 'feedback_request', 1, 'client asked for no email'));
       expect(o.value).toEqual({ requestingFeedback: { email: 'rejected' } });
@@ -518,7 +414,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
   describe('cases', () => {
     it('negative feedback opens a case; resolving it closes the order', () => {
       const { o, timer, deliveredAt } = delivered();
-      fire(o, timer, deliveredAt);
+      o.fire(timer.id);
       o.send(decided('feedback_request', 1, 'auto'));
       o.send(done('feedback_request', 1));
       o.send({ type: 'order.feedback', rating: 2, comment: 'The inspector was late' }, plus(T0, 11 * DAY));
@@ -540,7 +436,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
 
     it('positive feedback while a case is open waits on the case', () => {
       const { o, timer, deliveredAt } = delivered({ ...order, borrower: { name: 'Ana', phone: '1' }, client: { ...client, email: undefined } });
-      fire(o, timer, deliveredAt);
+      o.fire(timer.id);
       expect(o.value).toBe('awaitingFeedback');
       o.send({ type: 'order.open_case', reason: 'Invoice address' });
       expect(o.value).toBe('awaitingFeedback');
@@ -552,13 +448,13 @@ describe('order machine (pure, with a persist/restore round trip before every ev
 
     it('cannot be opened before acceptance, nor twice under one id', () => {
       const o = new Order();
-      expect(o.accepts({ type: 'order.open_case', reason: 'x' })).toBe(false);
+      expect(o.takes({ type: 'order.open_case', reason: 'x' })).toBe(false);
       o.send({ ...order, fee: 0 });
-      expect(o.accepts({ type: 'order.open_case', reason: 'x' })).toBe(false);
+      expect(o.takes({ type: 'order.open_case', reason: 'x' })).toBe(false);
       o.send({ type: 'order.amend', fee: 450 });
       expect(o.value).toBe('accepted');
       o.send({ type: 'order.open_case', reason: 'x', caseId: 'CS-1' });
-      expect(o.accepts({ type: 'order.open_case', reason: 'y', caseId: 'CS-1' })).toBe(false);
+      expect(o.takes({ type: 'order.open_case', reason: 'y', caseId: 'CS-1' })).toBe(false);
     });
 
     it('a case opened on a closed order reopens it until resolved', () => {
@@ -594,7 +490,7 @@ describe('order machine (pure, with a persist/restore round trip before every ev
 
     it('cannot cancel after delivery', () => {
       const { o } = delivered();
-      expect(o.accepts({ type: 'order.cancel', reason: 'late' })).toBe(false);
+      expect(o.takes({ type: 'order.cancel', reason: 'late' })).toBe(false);
     });
 
     it('order.paid records paidAt without changing state, also on a closed order', () => {

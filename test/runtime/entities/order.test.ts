@@ -3,6 +3,7 @@ import { orderEntity, RULES } from '../../../machines/order/index.ts';
 import { ApprovalError } from '../../../runtime/index.ts';
 import { runtimeBackends } from '../../support/runtime.ts';
 import { DAY, gateOf, HOUR, LEVELS, needsApproval, useEntityKits, walk, type EntityKit, type Level } from '../../support/entities.ts';
+import { broken, client, fields, fixes, receive } from '../../support/fixtures/order.ts';
 
 /**
  * The order entity end to end through the runtime (P0.5 order processing, P1.3
@@ -10,28 +11,6 @@ import { DAY, gateOf, HOUR, LEVELS, needsApproval, useEntityKits, walk, type Ent
  * controllable clock, each with a restart from the database in the middle.
  */
 
-const catalogue = { productCode: 'APPR-1004', fee: 450, techFee: 25, inspection: true };
-const client = { id: 'C-7', active: true, creditLimit: 10_000, outstandingBalance: 2_000, email: 'ap@lender.example' };
-const fields = {
-  clientId: 'C-7',
-  paymentMethod: 'bill',
-  productCode: 'APPR-1004',
-  fee: 450,
-  techFee: 25,
-  total: 475,
-  propertyAddress: '12 Elm St, Springfield',
-  borrower: { name: 'Ana Ruiz', email: 'ana@home.example' },
-  propertyContact: { name: 'Bo Lane', phone: '555-0100' },
-  catalogue,
-  client,
-};
-const receive = { type: 'order.receive', ...fields };
-/** Both safely fixable from the catalogue: a negative tech fee and the total that follows it. */
-const broken = { ...receive, techFee: -25, total: 425 };
-const fixes = [
-  { field: 'techFee', from: -25, to: 25, rule: RULES.techFeeNonNegative },
-  { field: 'total', from: 425, to: 475, rule: RULES.totalAtLeastFee },
-];
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe.each(runtimeBackends)('order entity on $name', ({ make }) => {
