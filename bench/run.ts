@@ -2,7 +2,7 @@
  * `npm run bench`: Cadre's speed and memory, end to end, on embedded (PGlite + the
  * in-process bus) and on PostgreSQL + NATS JetStream, with the raw limits of the
  * same machine measured in the same run. Options: --actors, --events, --inflight,
- * --rate (open-loop offered load), --mode embedded|services|both, --dormant.
+ * --rate (open-loop offered load), --mode embedded|services|gate|both, --dormant.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -164,6 +164,12 @@ if (opt.mode === 'embedded' || opt.mode === 'both') {
   console.log(`embedded (PGlite + in-process bus): ${K} actors, ${N} events, ${INFLIGHT} in flight ...`);
   results.embedded = await embedded();
   console.log(JSON.stringify(results.embedded, null, 2));
+}
+if (opt.mode === 'services' || opt.mode === 'both' || opt.mode === 'gate') {
+  const { benchGate } = await import('./gate.ts');
+  console.log('the gate: 500 gated order.autofix effects, autonomous, then supervised with bulk approval ...');
+  results.gate = await benchGate({ pgAdmin: PG_ADMIN, nats: NATS, orders: 500 });
+  console.log('gate:', JSON.stringify(results.gate));
 }
 try {
   const { benchSandbox } = await import('../sandbox/bench.ts');
