@@ -212,6 +212,11 @@ export function gate<C extends GateContext>(o: GateOptions<C>): GateNode {
     },
     { guard: mine, target: o.targets.failed ?? 'failed', actions: [record((_, e) => ({ status: 'failed', reason: e.error as string })), ...(o.onFailed ?? [])] },
   ];
+  const settled = {
+    'cadre.gate.approved': { guard: mine, target: 'approved', actions: settledBy('approved') },
+    'cadre.gate.rejected': { guard: mine, target: o.targets.rejected ?? 'rejected', actions: settledBy('rejected') },
+    'cadre.gate.expired': { guard: mine, target: o.targets.expired ?? 'expired', actions: settledBy('expired') },
+  };
   const waiting = new Set<GateStatus>(['deciding', 'held', 'awaiting_approval', 'approved']);
   return {
     id: gateStateId(name),
@@ -265,17 +270,14 @@ export function gate<C extends GateContext>(o: GateOptions<C>): GateNode {
         reenter: true,
       },
     },
+    // Events of one request can arrive out of order (an approval decided in another
+    // process, a relay that lagged): every waiting state takes every later outcome.
     states: {
-      deciding: { on: { 'cadre.gate.decided': decided } },
-      held: { on: { 'cadre.gate.decided': decided, 'cadre.gate.done': done, 'cadre.gate.failed': failed } },
-      awaitingApproval: {
-        on: {
-          'cadre.gate.approved': { guard: mine, target: 'approved', actions: settledBy('approved') },
-          'cadre.gate.rejected': { guard: mine, target: o.targets.rejected ?? 'rejected', actions: settledBy('rejected') },
-          'cadre.gate.expired': { guard: mine, target: o.targets.expired ?? 'expired', actions: settledBy('expired') },
-        },
-      },
-      approved: { on: { 'cadre.gate.done': done, 'cadre.gate.failed': failed, 'cadre.gate.decided': decided } },
+      deciding: { on: { 'cadre.gate.decided': decided, ...settled, 'cadre.gate.done': done, 'cadre.gate.failed': failed } },
+      held: { on: { 'cadre.gate.decided': decided, ...settled, 'cadre.gate.done': done, 'cadre.gate.failed': failed } },
+      awaitingApproval: { on: { ...settled, 'cadre.gate.done': done, 'cadre.gate.failed': failed } },
+      // Approved: only a hold by the daily limit at execution moves it back.
+      approved: { on: { 'cadre.gate.done': done, 'cadre.gate.failed': failed, 'cadre.gate.decided': decided.filter((t) => t.target === 'held') } },
       rejected: {},
       expired: {},
       blocked: {},

@@ -160,7 +160,7 @@ export class EffectExecutor {
       if (e.status !== 'pending') return;
       await this.attempt(e);
     } catch (err) {
-      this.log.error({ err, effect: e.id }, 'could not record an effect outcome; it will be retried by the next poll');
+      this.log.error({ err, effect: e.id, status: e.status }, 'could not decide, claim or record an effect; the next poll tries again');
     } finally {
       this.running.delete(key);
     }
@@ -190,10 +190,7 @@ export class EffectExecutor {
     const lease = new Date(this.clock.now() + (h?.timeoutMs ?? 30_000) + 5_000).toISOString();
     const claim = await this.gate.claim(e, lease);
     if (claim.kind === 'skip') return this.wakeAtNextAttempt(e);
-    if (claim.kind === 'stopped') {
-      if (claim.status === 'blocked') await this.finish(e, 'blocked', { error: claim.reason });
-      return;
-    }
+    if (claim.kind === 'stopped') return; // settled, audited and told by the claim
     if (claim.kind === 'dry_run') {
       return this.finish(e, 'dry_run', { result: { dryRun: true, wouldHaveRun: { actionType: e.action_type, params: e.params } } });
     }
@@ -232,7 +229,7 @@ export class EffectExecutor {
 
   private async finish(
     e: PendingEffect,
-    status: 'succeeded' | 'failed' | 'blocked' | 'dry_run',
+    status: 'succeeded' | 'failed' | 'dry_run',
     out: { result?: unknown; error?: string; attempts?: number },
   ): Promise<void> {
     const ok = status === 'succeeded' || status === 'dry_run';
@@ -245,8 +242,7 @@ export class EffectExecutor {
         [e.tenant, e.id, status, out.attempts ?? null, ok ? JSON.stringify(out.result ?? null) : null, out.error ?? null, at],
       );
       if (rows.length === 0) return null; // another process recorded it first
-      // A kill-switch block was audited by the claim that found it.
-      if (status !== 'blocked') await this.gate.executed(tx, e, status === 'succeeded' ? 'executed' : status, out.error ?? null, at);
+      await this.gate.executed(tx, e, status === 'succeeded' ? 'executed' : status, out.error ?? null, at);
       return toActor(tx, this.subjects, {
         id: `effect:${e.id}:result`,
         actor: { tenant: e.tenant, kind: e.kind, key: e.key },

@@ -180,7 +180,7 @@ export class Runtime {
     this.relay = new OutboxRelay(this.db, this.bus, this.log, 256, this.role === 'client' && !c.natsUrl);
     const owned = () => this.ownership.owned();
     const settings = new GateSettings(this.db, this.clock, c, (type, params) => this.effects.riskOf(type, params));
-    this.gate = new Gate(this.db, this.clock, this.subjects, this.relay, settings, this.log, () => void this.approvals.expireDue(owned));
+    this.gate = new Gate(this.db, this.clock, this.subjects, this.relay, settings, this.log, (at) => this.approvals.opened(at));
     this.approvals = new Approvals(this.db, this.clock, this.subjects, this.relay, settings, c, this.log, (tenant, id) =>
       this.runsEffects ? this.effects.submit([{ tenant, id }]) : undefined,
     );

@@ -41,6 +41,14 @@ export const ApprovalFilter = z.object({
   status: z.enum(['pending', 'approved', 'rejected', 'expired', 'withdrawn']).optional(),
   risk: z.enum(['low', 'medium', 'high', 'critical']).optional(),
   agent: z.string().min(1).max(200).optional(),
+  actionType: z.string().min(1).max(200).optional(),
+  /** One actor's approvals: its kind, and its key. */
+  kind: z.string().min(1).max(100).optional(),
+  key: z.string().min(1).max(100).optional(),
+  /** Requested at or before this time (ISO): the ones waiting at least so long. */
+  requestedBefore: z.iso.datetime({ offset: true }).optional(),
+  /** The page after the row with this request time and id (the queue is newest first). */
+  after: z.object({ requestedAt: z.iso.datetime({ offset: true }), id: z.string().min(1).max(200) }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -67,7 +75,9 @@ export type BulkResult = { id: string; ok: true; approval: Approval } | { id: st
  */
 export class Approvals {
   private cancelWake?: () => void;
+  private wakeAt = Infinity;
   private safety?: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
   private stopped = true;
 
   constructor(
@@ -86,8 +96,14 @@ export class Approvals {
     const f = ApprovalFilter.parse(filter);
     return this.db.query<Approval>(
       `SELECT * FROM approvals WHERE tenant = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR risk = $3)
-         AND ($4::text IS NULL OR agent = $4) ORDER BY requested_at DESC, id LIMIT $5`,
-      [tenant, f.status ?? null, f.risk ?? null, f.agent ?? null, f.limit],
+         AND ($4::text IS NULL OR agent = $4) AND ($6::text IS NULL OR action_type = $6) AND ($7::text IS NULL OR kind = $7)
+         AND ($8::text IS NULL OR key = $8) AND ($9::timestamptz IS NULL OR requested_at <= $9::timestamptz)
+         AND ($10::timestamptz IS NULL OR requested_at < $10::timestamptz OR (requested_at = $10::timestamptz AND id > $11::text))
+       ORDER BY requested_at DESC, id LIMIT $5`,
+      [
+        tenant, f.status ?? null, f.risk ?? null, f.agent ?? null, f.limit, f.actionType ?? null, f.kind ?? null, f.key ?? null,
+        f.requestedBefore ?? null, f.after?.requestedAt ?? null, f.after?.id ?? null,
+      ],
     );
   }
 
@@ -124,8 +140,8 @@ export class Approvals {
     let withdrawn = false;
     const result = await this.db.transaction(async (tx) => {
       const at = new Date(this.clock.now()).toISOString();
-      const rows = await tx.query<Approval & { gate: GateParams; effect_status: string; record: { request?: number; status?: string } | null }>(
-        `SELECT p.*, e.gate, e.status AS effect_status, a.context -> 'gates' -> (e.gate ->> 'name') AS record
+      const rows = await tx.query<Approval & { gate: GateParams; effect_status: string; actor_status: string | null; record: { request?: number; status?: string } | null }>(
+        `SELECT p.*, e.gate, e.status AS effect_status, a.status AS actor_status, a.context -> 'gates' -> (e.gate ->> 'name') AS record
          FROM approvals p JOIN effects e ON e.tenant = p.tenant AND e.id = p.effect_id
          LEFT JOIN actors a ON a.tenant = p.tenant AND a.kind = p.kind AND a.key = p.key
          WHERE p.tenant = $1 AND p.id = $2 FOR UPDATE OF p, e`,
@@ -143,8 +159,8 @@ export class Approvals {
         return p;
       }
       const r = p.record;
-      if (!r || r.request !== p.gate.request || !['deciding', 'awaiting_approval', 'approved'].includes(r.status ?? '') || p.effect_status !== 'awaiting_approval') {
-        await this.settle(tx, p, 'withdrawn', by, 'its actor no longer waits for this approval', at);
+      if (!r || r.request !== p.gate.request || !['deciding', 'awaiting_approval', 'approved'].includes(r.status ?? '') || p.effect_status !== 'awaiting_approval' || p.actor_status === 'stopped') {
+        await this.settle(tx, p, 'withdrawn', 'gate', `its actor no longer waits for this approval (${by} tried to ${status === 'approved' ? 'approve' : 'reject'} it)`, at);
         withdrawn = true;
         return p;
       }
@@ -210,17 +226,38 @@ export class Approvals {
   }
 
   /** Starts expiring approvals of the partitions `owned()` returns. */
-  start(owned: () => number[], pollMs = 5000): void {
+  start(owned: () => number[], pollMs = 5000, sweepMs = 30_000): void {
     this.stopped = false;
+    this.owned = owned;
     this.safety = setInterval(() => void this.expireDue(owned), pollMs);
     this.safety.unref();
+    this.sweeper = setInterval(() => void this.withdrawAbandoned(owned()).catch((err) => this.log.warn({ err }, 'could not sweep abandoned approvals; trying again')), sweepMs);
+    this.sweeper.unref();
     void this.expireDue(owned);
   }
 
   stop(): void {
     this.stopped = true;
     clearInterval(this.safety);
+    clearInterval(this.sweeper);
     this.cancelWake?.();
+  }
+
+  private owned: () => number[] = () => [];
+
+  /** A decision opened an approval expiring at `expiresAt` (epoch ms): wake up for it if it is the earliest. */
+  opened(expiresAt: number): void {
+    if (this.stopped || expiresAt >= this.wakeAt) return;
+    this.arm(expiresAt);
+  }
+
+  private arm(at: number): void {
+    this.cancelWake?.();
+    this.wakeAt = at;
+    this.cancelWake = this.clock.setTimeout(() => {
+      this.wakeAt = Infinity;
+      void this.expireDue(this.owned);
+    }, at - this.clock.now());
   }
 
   /** Expires every pending approval past its deadline, then sleeps until the next deadline. */
@@ -235,14 +272,12 @@ export class Approvals {
         [JSON.stringify(partitions), now],
       );
       for (const d of due) if (await this.expire(d.tenant, d.id)) n++;
-      await this.withdrawAbandoned(partitions);
       const next = await this.db.query<{ due: Date | null }>(
         `SELECT min(expires_at) AS due FROM approvals WHERE status = 'pending' AND ${inPartitions('$1')} AND expires_at > $2::timestamptz`,
         [JSON.stringify(partitions), now],
       );
-      this.cancelWake?.();
       const at = next[0]?.due ? new Date(next[0].due).getTime() : null;
-      if (at !== null && !this.stopped) this.cancelWake = this.clock.setTimeout(() => void this.expireDue(owned), at - this.clock.now());
+      if (at !== null && !this.stopped) this.arm(at);
     } catch (err) {
       this.log.error({ err }, 'could not expire approvals; retrying on the next poll');
     }
@@ -250,14 +285,15 @@ export class Approvals {
   }
 
   /** Pending approvals whose actor left the gate are withdrawn, so the queue shows only what someone still waits for. */
-  private async withdrawAbandoned(partitions: number[]): Promise<void> {
+  async withdrawAbandoned(partitions: number[]): Promise<void> {
+    if (partitions.length === 0) return;
     const rows = await this.db.query<{ tenant: string; id: string }>(
       `SELECT p.tenant, p.id FROM approvals p
          JOIN effects e ON e.tenant = p.tenant AND e.id = p.effect_id
          LEFT JOIN actors a ON a.tenant = p.tenant AND a.kind = p.kind AND a.key = p.key
        WHERE p.status = 'pending' AND ${inPartitions('$1').replace('partition', 'p.partition')}
-         AND NOT COALESCE((a.context -> 'gates' -> (e.gate ->> 'name') ->> 'request')::int = (e.gate ->> 'request')::int
-                  AND a.context -> 'gates' -> (e.gate ->> 'name') ->> 'status' IN ('deciding', 'awaiting_approval', 'approved'), false)
+         AND (a.status IS NULL OR a.status = 'stopped' OR NOT COALESCE((a.context -> 'gates' -> (e.gate ->> 'name') ->> 'request')::int = (e.gate ->> 'request')::int
+                  AND a.context -> 'gates' -> (e.gate ->> 'name') ->> 'status' IN ('deciding', 'awaiting_approval', 'approved'), false))
        LIMIT 500`,
       [JSON.stringify(partitions)],
     );

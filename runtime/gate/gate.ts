@@ -66,13 +66,14 @@ export class Gate {
     private readonly relay: OutboxRelay,
     readonly settings: GateSettings,
     private readonly log: Logger,
-    /** Called after a decision opened an approval (its expiry needs a wake-up). */
-    private readonly approvalOpened: () => void = () => {},
+    /** Called after a decision opened an approval expiring at the given epoch ms (its expiry needs a wake-up). */
+    private readonly approvalOpened: (expiresAt: number) => void = () => {},
   ) {}
 
   /** Decides one effect that is deciding or held and due. Returns its status afterwards, or null if it was not there to decide. */
   async decide(tenant: string, id: string): Promise<string | null> {
     const out: OutboxEntry[] = [];
+    let opened: number | null = null;
     const status = await this.db.transaction(async (tx) => {
       const now = this.clock.now();
       const at = new Date(now).toISOString();
@@ -98,6 +99,7 @@ export class Gate {
         const ttl = g.expiresInMs ?? (await this.settings.tenantSettings(tx, tenant)).approvalTtlMs;
         until = new Date(now + ttl).toISOString();
         approvalId = approvalIdOf(tenant, e.id);
+        opened = Date.parse(until);
         await tx.query(
           `INSERT INTO approvals (tenant, id, effect_id, kind, key, partition, agent, action_type, risk, level, preview, params, correlation_id, requested_at, expires_at)
            SELECT e.tenant, $3, e.id, e.kind, e.key, e.partition, $4, e.action_type, $5, $6, $7, e.params, e.correlation_id, $8::timestamptz, $9::timestamptz
@@ -131,8 +133,8 @@ export class Gate {
       return next;
     });
     if (out.length) this.relay.publish(out);
-    if (status === 'awaiting_approval') this.approvalOpened();
-    if (status === 'blocked' || status === 'refused') this.log.warn({ tenant, effect: id, status }, 'the gate stopped an effect; see the audit log for the policy and reason');
+    if (status === 'awaiting_approval' && opened !== null) this.approvalOpened(opened);
+    if (status === 'blocked' || status === 'refused' || status === 'withdrawn') this.log.info({ tenant, effect: id, status }, `the gate ${status} an effect; \`cadre audit --tenant ${tenant}\` shows the policy and reason`);
     return status;
   }
 
@@ -174,13 +176,18 @@ export class Gate {
       const facts = await this.settings.facts(tx, { tenant: e.tenant, agent: row.gate!.agent, actionType: row.action_type, params: row.params });
       const violation = checkPolicies(facts);
       if (violation) {
+        // Settled here, with its audit entry and the actor's event, in the claim's own
+        // transaction: a crash after it cannot leave the effect runnable.
+        await this.settle(tx, row, 'blocked', violation.reason, at);
         await audit(tx, { ...this.base(row, at), entry: 'execution', outcome: 'blocked', policy: violation.policy, decidedBy: 'executor', reason: violation.reason });
+        out.push(await this.failed(tx, row, 'blocked', violation.reason, at));
         return { kind: 'stopped', status: 'blocked', reason: violation.reason };
       }
       // Decided as dry-run: only recorded, also if dry-run was switched off since.
       if (facts.dryRun || row.decided_as === 'dry_run') return { kind: 'dry_run' };
+      let rateDay: string | null = null;
       if (!row.rate_day) {
-        const limit = await this.settings.limit(tx, e.tenant, e.action_type);
+        const limit = facts.rate?.perDay ?? null;
         if (limit !== null) {
           const day = utcDay(now);
           const slot = await tx.query(
@@ -197,10 +204,13 @@ export class Gate {
             out.push(await this.tell(tx, row, row.decisions + 1, held, { level: row.level ?? '', risk: row.risk ?? '', approvalId: row.approval_id, until }, at));
             return { kind: 'skip' };
           }
-          await tx.query(`UPDATE effects SET rate_day = $3::date WHERE tenant = $1 AND id = $2`, [e.tenant, e.id, day]);
+          rateDay = day;
         }
       }
-      await tx.query(`UPDATE effects SET attempts = attempts + 1, next_attempt_at = $3::timestamptz WHERE tenant = $1 AND id = $2`, [e.tenant, e.id, leaseUntil]);
+      await tx.query(
+        `UPDATE effects SET attempts = attempts + 1, next_attempt_at = $3::timestamptz, rate_day = COALESCE($4::date, rate_day) WHERE tenant = $1 AND id = $2`,
+        [e.tenant, e.id, leaseUntil, rateDay],
+      );
       return { kind: 'run' };
     });
     if (out.length) this.relay.publish(out);
@@ -237,6 +247,25 @@ export class Gate {
 
   private async settle(tx: Queryable, e: EffectRecord, status: string, reason: string, at: string): Promise<void> {
     await tx.query(`UPDATE effects SET status = $3, last_error = $4, finished_at = $5::timestamptz WHERE tenant = $1 AND id = $2`, [e.tenant, e.id, status, reason, at]);
+  }
+
+  /** Tells the actor its effect ended without running (`cadre.gate.failed` with the status). */
+  private failed(tx: Queryable, e: EffectRecord, status: string, error: string, at: string): Promise<OutboxEntry> {
+    const g = e.gate!;
+    return toActor(tx, this.subjects, {
+      id: `effect:${e.id}:result`,
+      actor: { tenant: e.tenant, kind: e.kind, key: e.key },
+      event: {
+        type: 'cadre.effect.result',
+        effectId: e.id,
+        ok: false,
+        event: { type: 'cadre.gate.failed', gate: g.name, request: g.request, effectId: e.id, status, error },
+      },
+      correlationId: e.correlation_id,
+      causationId: e.id,
+      from: 'runtime:effects',
+      at,
+    });
   }
 
   /** Tells the actor what was decided (`cadre.gate.decided`). */
@@ -278,6 +307,9 @@ const STATUS_AFTER: Record<Decision['outcome'], string> = {
   held: 'held',
 };
 
+/** The statuses of a gate record that still wait for its effect (machines/gate.ts). */
+const WAITING = new Set(['deciding', 'held', 'awaiting_approval', 'approved']);
+
 /** Why an effect row may not go on, whatever the decision: it was not asked for by a committed transition, or its actor no longer waits for it. */
 function provenanceProblem(e: EffectRecord & Provenance): { status: 'refused' | 'withdrawn'; reason: string } | null {
   // The id names the actor and the commit that asked for it (runtime/host/actions.ts): a row
@@ -286,7 +318,7 @@ function provenanceProblem(e: EffectRecord & Provenance): { status: 'refused' | 
   if (!e.committed || !e.gate || !ownId) return { status: 'refused', reason: 'no committed transition asked for it through a gate' };
   if (e.actor_status === 'stopped') return { status: 'withdrawn', reason: 'its actor was stopped by an operator' };
   const r = e.record;
-  if (!r || r.request !== e.gate.request || r.status === 'withdrawn') return { status: 'withdrawn', reason: 'its actor left the gate before it ran' };
+  if (!r || r.request !== e.gate.request || !WAITING.has(r.status ?? '')) return { status: 'withdrawn', reason: 'its actor left the gate before it ran' };
   return null;
 }
 

@@ -11,6 +11,11 @@ import { utcDay } from './decide.ts';
 const Name = z.string().regex(/^(\*|[A-Za-z0-9_.:-]{1,100})$/, 'a name of letters, digits, _ . : - or *');
 const ActionType = z.string().regex(/^(\*|[a-z0-9_]+(\.[a-z0-9_]+)+)$/, 'an action type like email.send, or *');
 
+/** Any contact of the tenant past its due date (ISO, both parameters); opted-out, archived and stopped contacts are off the clock. */
+const overdueContact = (tenant: string, now: string) => `SELECT 1 FROM actors WHERE kind = 'contact' AND tenant = ${tenant}
+  AND state <> 'archived' AND state NOT LIKE 'archived.%' AND status <> 'stopped' AND (context -> 'optedOut') IS DISTINCT FROM 'true'::jsonb
+  AND jsonb_typeof(context -> 'nextTouchDue') = 'string' AND (context ->> 'nextTouchDue') COLLATE "C" < ${now}::text`;
+
 /** One autonomy level to set; `*` for any agent or action type. */
 export const LevelSetting = z.object({ agent: Name.default('*'), actionType: ActionType.default('*'), level: AutonomyLevel });
 /** A tenant's risk class for an action type. */
@@ -161,6 +166,10 @@ export class GateSettings {
       `SELECT tenant, paused, dry_run, reason FROM gate_switches WHERE tenant = ANY (ARRAY[$1, '*'])`,
       [tenant],
     );
+    return this.switchesOf(tenant, rows);
+  }
+
+  private switchesOf(tenant: string, rows: { tenant: string; paused: boolean; dry_run: boolean; reason: string | null }[]): { paused: DecisionFacts['paused']; dryRun: boolean } {
     const global = rows.find((r) => r.tenant === '*');
     const own = rows.find((r) => r.tenant === tenant);
     const paused = global?.paused ? { scope: 'global' as const, reason: global.reason } : own?.paused ? { scope: 'tenant' as const, reason: own.reason } : null;
@@ -173,43 +182,55 @@ export class GateSettings {
     return rows[0]?.per_day ?? actionTypeInfo(actionType).perDay ?? null;
   }
 
-  /** Everything a decision needs, read inside the decision's transaction. */
+  /**
+   * Everything a decision needs, read inside the decision's transaction in one
+   * round trip: the levels that could apply, the tenant's risk and daily limit for
+   * the action type, today's use, suppressed recipients, overdue engagements (for
+   * research only) and the switches.
+   */
   async facts(q: Queryable, r: { tenant: string; agent: string; actionType: string; params: Record<string, unknown> }): Promise<DecisionFacts> {
     const now = this.clock.now();
     const info = actionTypeInfo(r.actionType);
-    const to = recipients(r.params);
-    const [levels, risk, perDay, used, suppressed, overdue, sw] = await Promise.all([
-      q.query<LevelRow>(
-        `SELECT agent, action_type, level FROM autonomy_levels WHERE tenant = $1 AND agent = ANY (ARRAY[$2, '*']) AND action_type = ANY (ARRAY[$3, '*'])`,
-        [r.tenant, r.agent, r.actionType],
-      ),
-      q.query<{ risk: string }>(`SELECT risk FROM action_risks WHERE tenant = $1 AND action_type = $2`, [r.tenant, r.actionType]),
-      this.limit(q, r.tenant, r.actionType),
-      q.query<{ used: number }>(`SELECT used FROM rate_usage WHERE tenant = $1 AND action_type = $2 AND day = $3::date`, [r.tenant, r.actionType, utcDay(now)]),
-      info.outbound && to.length > 0
-        ? q.query<{ address: string; kind: string }>(
-            `SELECT address, kind FROM suppressions WHERE tenant = $1 AND address = ANY (SELECT jsonb_array_elements_text($2::jsonb))`,
-            [r.tenant, JSON.stringify(to)],
-          )
-        : Promise.resolve([]),
-      info.research ? this.engagementOverdue(q, r.tenant, now) : Promise.resolve(false),
-      this.switches(q, r.tenant),
-    ]);
-    const level = resolveLevel(levels, r.agent, r.actionType, this.config.defaultAutonomy);
+    const to = info.outbound ? recipients(r.params) : [];
+    const [row] = await q.query<{
+      levels: LevelRow[];
+      risk: string | null;
+      per_day: number | null;
+      used: number | null;
+      suppressed: { address: string; kind: string }[];
+      overdue: boolean;
+      switches: { tenant: string; paused: boolean; dry_run: boolean; reason: string | null }[];
+    }>(
+      `SELECT
+         (SELECT COALESCE(jsonb_agg(jsonb_build_object('agent', agent, 'action_type', action_type, 'level', level)), '[]'::jsonb)
+            FROM autonomy_levels WHERE tenant = $1 AND agent = ANY (ARRAY[$2, '*']) AND action_type = ANY (ARRAY[$3, '*'])) AS levels,
+         (SELECT risk FROM action_risks WHERE tenant = $1 AND action_type = $3) AS risk,
+         (SELECT per_day FROM rate_limits WHERE tenant = $1 AND action_type = $3) AS per_day,
+         (SELECT used FROM rate_usage WHERE tenant = $1 AND action_type = $3 AND day = $4::date) AS used,
+         (SELECT COALESCE(jsonb_agg(jsonb_build_object('address', address, 'kind', kind)), '[]'::jsonb)
+            FROM suppressions WHERE tenant = $1 AND address = ANY (SELECT jsonb_array_elements_text($5::jsonb))) AS suppressed,
+         ($6::boolean AND EXISTS (${overdueContact('$1', '$7')})) AS overdue,
+         (SELECT COALESCE(jsonb_agg(jsonb_build_object('tenant', tenant, 'paused', paused, 'dry_run', dry_run, 'reason', reason)), '[]'::jsonb)
+            FROM gate_switches WHERE tenant = ANY (ARRAY[$1, '*'])) AS switches`,
+      [r.tenant, r.agent, r.actionType, utcDay(now), JSON.stringify(to), !!info.research, new Date(now).toISOString()],
+    );
+    const level = resolveLevel(row!.levels, r.agent, r.actionType, this.config.defaultAutonomy);
+    const sw = this.switchesOf(r.tenant, row!.switches);
+    const perDay = row!.per_day ?? info.perDay ?? null;
     return {
       actionType: r.actionType,
       info,
       params: r.params,
       paused: sw.paused,
-      suppressed,
-      engagementOverdue: overdue,
+      suppressed: row!.suppressed,
+      engagementOverdue: row!.overdue,
       maxRecipients: this.config.maxRecipients,
       level: level.level,
       levelScope: level.scope,
       // A tenant's setting wins; then what the handler says of these params; then the built-in class.
-      risk: (risk[0]?.risk as DecisionFacts['risk'] | undefined) ?? this.riskHint(r.actionType, r.params) ?? info.risk,
+      risk: (row!.risk as DecisionFacts['risk'] | null) ?? this.riskHint(r.actionType, r.params) ?? info.risk,
       dryRun: sw.dryRun,
-      rate: perDay === null ? null : { perDay, used: used[0]?.used ?? 0 },
+      rate: perDay === null ? null : { perDay, used: row!.used ?? 0 },
       now,
     };
   }
@@ -220,12 +241,7 @@ export class GateSettings {
    * `anyOverdueEngagement` asks the same outside one).
    */
   async engagementOverdue(q: Queryable, tenant: string, now: number): Promise<boolean> {
-    const rows = await q.query(
-      `SELECT 1 FROM actors WHERE kind = 'contact' AND tenant = $1 AND state <> 'archived' AND status <> 'stopped'
-         AND NOT COALESCE((context ->> 'optedOut')::boolean, false)
-         AND (context ->> 'nextTouchDue') COLLATE "C" < $2 LIMIT 1`,
-      [tenant, new Date(now).toISOString()],
-    );
+    const rows = await q.query(`SELECT 1 WHERE EXISTS (${overdueContact('$1', '$2')})`, [tenant, new Date(now).toISOString()]);
     return rows.length > 0;
   }
 

@@ -154,7 +154,7 @@ const GateShape = z.object({
   request: z.number().int().positive(),
   agent: z.string().min(1).max(200),
   preview: z.string().max(2000),
-  expiresInMs: z.number().int().positive().optional(),
+  expiresInMs: z.number().int().positive().max(90 * 24 * 3600 * 1000).optional(),
 });
 
 function effectRow(cell: Cell, id: string, seq: number, cause: ActorMessage, p: EffectParams, env: ResolveEnv): EffectRow {

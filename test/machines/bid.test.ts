@@ -220,7 +220,8 @@ describe('bid machine (pure, with a persist/restore round trip before every even
     expect(b.value).toEqual(submitted({ following: { sending: 'awaitingApproval' } }));
     expect(b.takes(settled('approved', 'follow_up', 7))).toBe(false);
     expect(b.takes(settled('approved', 'confirmation', 1))).toBe(false);
-    expect(b.takes(done('follow_up', 1))).toBe(false);
+    expect(b.takes(done('follow_up', 7))).toBe(false);
+    expect(b.takes(done('follow_up', 1))).toBe(true); // events of one request may overtake each other: the outcome is taken
     expect(b.takes(settled('approved', 'follow_up', 1))).toBe(true);
   });
 

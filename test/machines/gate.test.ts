@@ -95,3 +95,19 @@ describe('gate fragment (pure)', () => {
     expect(r.ctx.gates.mail!.status).toBe('withdrawn');
   });
 });
+
+describe('gate fragment: events of one request out of order', () => {
+  it('an approval that overtakes its decision, and a done that overtakes its approval, are taken', () => {
+    const a = run([{ type: 'go' }, { type: 'cadre.gate.approved', gate: 'mail', request: 1, effectId: 'x1', approvalId: 'a1', by: 'ana', note: null }]);
+    expect(a.snapshot.value).toEqual({ sending: { mail: 'approved' } });
+    // The late decision does not take it back to waiting for approval.
+    const late = run([
+      { type: 'go' },
+      { type: 'cadre.gate.approved', gate: 'mail', request: 1, effectId: 'x1', approvalId: 'a1', by: 'ana', note: null },
+      decided('approval', { approvalId: 'a1' }),
+    ]);
+    expect(late.snapshot.value).toEqual({ sending: { mail: 'approved' } });
+    const d = run([{ type: 'go' }, decided('approval', { approvalId: 'a1' }), { type: 'cadre.gate.done', gate: 'mail', request: 1, effectId: 'x1', result: null }]);
+    expect(d.snapshot.value).toBe('sent');
+  });
+});

@@ -110,18 +110,25 @@ describe.each(runtimeBackends)('the script.run effect on $name', ({ make }) => {
     ]);
 
     // The process dies after the job was recorded but before the effect's outcome
-    // was: the effect is pending again and runs again with the same idempotency key.
-    // Its allowing decision is still in the (append-only) audit log, so the executor
-    // lets it run; its rate-limit slot was already taken and is not taken again.
-    await rt.db.query(`UPDATE effects SET status = 'pending', attempts = 0, next_attempt_at = requested_at, result = NULL, finished_at = NULL`);
-    await rt.effects.poll();
-    await eventually(async () => (await rt.db.query(`SELECT 1 FROM effects WHERE status = 'succeeded'`)).length === 1, 10_000, 'effect done again');
+    // was: the attempt runs again with the same idempotency key, and the job is not
+    // run twice (the handler finds the job of that key).
+    const handler = scriptRunEffect(rt.scripts);
+    const [row] = await rt.db.query<{ id: string; params: Record<string, unknown> }>(`SELECT id, params FROM effects WHERE key = 'S-1'`);
+    const again = (await handler.run({
+      id: row!.id, tenant: 'acme', actor: actor('S-1'), actionType: SCRIPT_RUN, params: row!.params, attempt: 2, signal: new AbortController().signal,
+    })) as { jobId: string };
+    expect(again.jobId).toBe(job!.id);
     const jobs = await rt.db.query<{ id: string; attempts: number }>(`SELECT id, attempts FROM script_jobs`);
     expect(jobs).toEqual([{ id: job!.id, attempts: 1 }]);
+    // And the executor never runs an effect again once its actor has the result: a row set
+    // back to pending by hand is withdrawn (the actor left the gate), nothing runs.
+    await rt.db.query(`UPDATE effects SET status = 'pending', attempts = 0, next_attempt_at = requested_at, result = NULL, finished_at = NULL`);
+    await rt.effects.poll();
+    await eventually(async () => (await rt.db.query(`SELECT 1 FROM effects WHERE status = 'withdrawn'`)).length === 1, 10_000, 'effect withdrawn');
     expect(await rt.db.query(`SELECT action_type, used FROM rate_usage WHERE tenant = 'acme'`)).toEqual([{ action_type: 'script.run', used: 1 }]);
-    expect((await auditOf(rt, 'S-1')).map((e) => `${e.entry}:${e.outcome}`)).toEqual(['decision:auto', 'execution:executed', 'execution:executed']);
+    expect((await auditOf(rt, 'S-1')).map((e) => `${e.entry}:${e.outcome}`)).toEqual(['decision:auto', 'execution:executed', 'execution:withdrawn']);
     await rt.settle();
-    expect((await contextOf(rt, 'S-1'))!.results).toHaveLength(1); // the repeated result event is a duplicate
+    expect((await contextOf(rt, 'S-1'))!.results).toHaveLength(1);
 
     // The handler's say in the risk: templates are medium, custom code high.
     expect(scriptRunEffect(rt.scripts)).toMatchObject({ actionType: SCRIPT_RUN, risk: scriptRisk, retry: { attempts: 8 } });
@@ -305,16 +312,16 @@ describe.each(runtimeBackends)('the script.run effect on $name', ({ make }) => {
     ]);
 
     // Turning the switch off releases nothing, and a blocked row set back to pending
-    // by hand is refused: no allowing decision for it is in the audit log.
+    // by hand does not run: its actor no longer waits for it (withdrawn).
     await rt.gate.settings.setSwitch('*', { paused: false }, 'ops');
     await rt.db.query(`UPDATE effects SET status = 'pending', next_attempt_at = requested_at, finished_at = NULL WHERE key = 'K-1'`);
     await rt.effects.poll();
-    await eventually(async () => (await rt.db.query(`SELECT 1 FROM effects WHERE key = 'K-1' AND status = 'refused'`)).length === 1, 10_000, 'K-1 refused');
-    expect((await auditOf(rt, 'K-1')).map((e) => `${e.entry}:${e.outcome}:${e.decided_by}`)).toEqual(['decision:blocked:gate', 'execution:refused:executor']);
+    await eventually(async () => (await rt.db.query(`SELECT 1 FROM effects WHERE key = 'K-1' AND status = 'withdrawn'`)).length === 1, 10_000, 'K-1 withdrawn');
+    expect((await auditOf(rt, 'K-1')).map((e) => `${e.entry}:${e.outcome}:${e.decided_by}`)).toEqual(['decision:blocked:gate', 'execution:withdrawn:executor']);
     await rt.settle();
     expect(await jobsOf(rt)).toEqual([]);
     expect(await rt.db.query(`SELECT key, status FROM effects ORDER BY key`)).toEqual([
-      { key: 'K-1', status: 'refused' },
+      { key: 'K-1', status: 'withdrawn' },
       { key: 'K-2', status: 'blocked' },
     ]);
   });
