@@ -3,6 +3,8 @@ import { DealEvents } from './events/deal.ts';
 import { OrderEvents } from './events/order.ts';
 import { BidEvents } from './events/bid.ts';
 import { ContactEvents } from './events/contact.ts';
+import { LeadEvents } from './events/lead.ts';
+import { AutomationEvents } from './events/automation.ts';
 
 /**
  * The domain event catalogue: one zod schema per event, checked when an actor
@@ -16,6 +18,8 @@ export const DomainEvents = {
   ...OrderEvents,
   ...BidEvents,
   ...ContactEvents,
+  ...LeadEvents,
+  ...AutomationEvents,
 } as const satisfies Record<string, z.ZodType>;
 
 /** A name in the catalogue, `<entity>.<event>`. */
