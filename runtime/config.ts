@@ -16,6 +16,8 @@ export const RuntimeConfig = z
     dataDir: z.string().min(1).default('./.cadre'),
     /** `PORT`: the gateway's port. @default 3000 */
     port: int(0, 65535).default(3000),
+    /** `CADRE_HOST`: where the gateway listens. @default '0.0.0.0' */
+    host: z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'must be a host name or address, e.g. 127.0.0.1 or 0.0.0.0').default('0.0.0.0'),
     /** `CADRE_ADMIN_TOKEN`: the instance admin's bearer token. */
     adminToken: z.string().min(24, 'must be at least 24 characters').optional(),
     /** `CADRE_SUBJECT_PREFIX`: first token of every subject. @default 'cadre' */
@@ -67,6 +69,7 @@ const ENV: Record<string, keyof z.input<typeof RuntimeConfig>> = {
   NATS_URL: 'natsUrl',
   CADRE_DATA_DIR: 'dataDir',
   PORT: 'port',
+  CADRE_HOST: 'host',
   CADRE_ADMIN_TOKEN: 'adminToken',
   CADRE_SUBJECT_PREFIX: 'subjectPrefix',
   CADRE_STREAM_PREFIX: 'streamPrefix',

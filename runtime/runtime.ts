@@ -15,6 +15,7 @@ import { ScriptJobs, SCRIPT_RUN, scriptRunEffect } from './scripts/index.ts';
 import { BUILTIN_EFFECTS } from './builtin-effects.ts';
 import { ReadModel } from './read/index.ts';
 import { Approvals, Gate, GateSettings, Proposals, readAudit, type AuditQuery, type AuditRow } from './gate/index.ts';
+import { Inspection } from './inspect/index.ts';
 
 /** The runtime's lifecycle: initialized → starting → running → stopping → stopped, or failed. */
 export type RuntimeState = 'initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -84,6 +85,8 @@ export class Runtime {
   proposals!: Proposals;
   /** Queries of actors by state and context fields, from the committed snapshots (no activation). */
   read!: ReadModel;
+  /** Live inspection of committed transitions, for `GET /v1/inspect` (docs/inspect.md). */
+  inspection!: Inspection;
   private maintenance?: NodeJS.Timeout;
 
   constructor(
@@ -191,6 +194,7 @@ export class Runtime {
     this.scripts = new ScriptJobs(this.db, { nodeId: c.nodeId, clock: this.clock, log: this.log });
     if (!this.options.effects?.some((h) => h.actionType === SCRIPT_RUN)) this.effects.register(scriptRunEffect(this.scripts));
     for (const h of BUILTIN_EFFECTS) if (!this.options.effects?.some((o) => o.actionType === h.actionType)) this.effects.register(h);
+    this.inspection = new Inspection(this.bus, this.subjects, (kind) => this.host.kinds.get(kind)?.machine, this.log);
     this.host = new ActorHost({
       db: this.db,
       bus: this.bus,
@@ -208,6 +212,7 @@ export class Runtime {
       committed: (b) => {
         if (b.effects.length > 0 && this.runsEffects) this.effects.submit(b.effects);
         for (const t of b.timersSet.values()) this.timers.scheduled(Date.parse(t.due_at));
+        this.inspection.committed(b);
       },
       timerSettled: (id) => this.timers.settled(id),
     });
@@ -222,6 +227,7 @@ export class Runtime {
   }
 
   private async close(): Promise<void> {
+    this.inspection?.close();
     await this.scripts?.close();
     await this.relay?.stop();
     await this.bus?.stop();

@@ -12,6 +12,8 @@ import { registerStart } from './commands/start.ts';
 import { registerScript } from './commands/script.ts';
 import { registerApprovals } from './commands/approvals.ts';
 import { registerGate } from './commands/gate.ts';
+import { registerToken } from './commands/token.ts';
+import { registerInspect } from './commands/inspect.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -50,5 +52,7 @@ export function buildProgram(): Command {
   registerScript(program);
   registerApprovals(program);
   registerGate(program);
+  registerToken(program);
+  registerInspect(program);
   return program;
 }

@@ -38,6 +38,18 @@ export async function buildGateway(rt: Runtime, opts: GatewayOptions, routes: ((
     bodyLimit: rt.config.maxMessageBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // The router refuses some URLs before any route runs (bad percent-encoding, an
+    // overlong segment): those are problems too.
+    frameworkErrors: (err, request, raw) => {
+      const reply = raw as unknown as { header(k: string, v: string): unknown; status(n: number): { type(t: string): { send(b: unknown): unknown } } };
+      reply.header('x-request-id', request.id);
+      const status = err.statusCode ?? 400;
+      const code = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'uri_too_long' : 'bad_url';
+      void reply
+        .status(status)
+        .type('application/problem+json')
+        .send({ type: `https://cadre.dev/problems/${code}`, title: TITLES[status] ?? 'Error', status, code, detail: err.message, instance: request.url, requestId: request.id });
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -96,7 +108,7 @@ export function problemOf(err: unknown): { status: number; code: string; detail:
   if (err instanceof OperatorError) return { status: err.code === 'not_found' ? 404 : 409, code: err.code, detail: err.message };
   if (err instanceof ApprovalError || err instanceof ProposalError) return { status: err.code === 'not_found' ? 404 : 409, code: err.code, detail: err.message };
   if (err instanceof ReadQueryError) return { status: 400, code: 'invalid_query', detail: err.message };
-  if (err instanceof SendTimeoutError) return { status: 504, code: err.code, detail: `${err.message}; the event was sent and may still be applied` };
+  if (err instanceof SendTimeoutError) return { status: 504, code: 'send_timeout', detail: `${err.message}; the event was sent and may still be applied` };
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const code = FASTIFY_CODES[e.code ?? ''] ?? (typeof e.code === 'string' && /^[a-z_]+$/.test(e.code) ? e.code : 'bad_request');
     return { status: e.statusCode, code, detail: e.message };

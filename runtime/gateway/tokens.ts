@@ -30,6 +30,9 @@ export type TokenRow = {
   last_used_at: Date | null;
 };
 
+/** A tenant as listed. */
+export type TenantRow = { tenant: string; name: string; created_by: string; created_at: Date };
+
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 /** Whether `have` includes what `need` may do. */
@@ -37,7 +40,19 @@ export function allows(have: Role, need: Role): boolean {
   return RANK[have] >= RANK[need];
 }
 
+/** How often `last_used_at` is written at most, per token. */
+const LAST_USED_EVERY_MS = 60_000;
+
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/** A token was asked for a tenant that was never created. */
+export class TenantNotFoundError extends Error {
+  readonly code = 'unknown_tenant';
+  constructor(readonly tenant: string) {
+    super(`there is no tenant ${tenant}; create it first (POST /v1/tenants, or \`cadre tenant create ${tenant}\`)`);
+    this.name = 'TenantNotFoundError';
+  }
+}
 
 /**
  * Bearer tokens in PostgreSQL, stored hashed; each bound to one tenant and a
@@ -71,15 +86,43 @@ export class Tokens {
     return (await this.db.query(`SELECT 1 FROM tenants WHERE tenant = $1`, [tenant])).length > 0;
   }
 
-  /** Makes a token; the returned `secret` is the only copy. */
-  async create(tenant: string, role: Role, name: string, by: string): Promise<{ id: string; secret: string; tenant: string; role: Role; name: string }> {
+  /** Throws TenantNotFoundError unless the tenant was created. */
+  async requireTenant(tenant: string): Promise<void> {
+    if (!(await this.tenantExists(tenant))) throw new TenantNotFoundError(tenant);
+  }
+
+  /** One tenant, or null. */
+  async getTenant(tenant: string): Promise<TenantRow | null> {
+    const rows = await this.db.query<TenantRow>(`SELECT tenant, name, created_by, created_at FROM tenants WHERE tenant = $1`, [tenant]);
+    return rows[0] ?? null;
+  }
+
+  /** Every tenant, by name. */
+  async listTenants(): Promise<TenantRow[]> {
+    return this.db.query<TenantRow>(`SELECT tenant, name, created_by, created_at FROM tenants ORDER BY tenant LIMIT 10000`);
+  }
+
+  /** Makes a token; the returned `secret` is the only copy. (The routes and the CLI check first that the tenant exists: {@link requireTenant}.) */
+  async create(tenant: string, role: Role, name: string, by: string): Promise<{ id: string; secret: string; tenant: string; role: Role; name: string; createdAt: Date }> {
+    Role.parse(role);
+    const at = this.now();
     const id = `tok_${randomBytes(8).toString('hex')}`;
     const secret = `cdr_${id.slice(4)}_${randomBytes(24).toString('base64url')}`;
     await this.db.query(
       `INSERT INTO api_tokens (id, tenant, role, name, secret_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)`,
-      [id, tenant, role, name, hash(secret), by, this.now()],
+      [id, tenant, role, name, hash(secret), by, at],
     );
-    return { id, secret, tenant, role, name };
+    return { id, secret, tenant, role, name, createdAt: new Date(at) };
+  }
+
+  /** One token (never its secret), in that tenant when given; null if there is none. */
+  async get(id: string, tenant: string | null = null): Promise<TokenRow | null> {
+    const rows = await this.db.query<TokenRow>(
+      `SELECT id, tenant, role, name, created_by, created_at, revoked_at, revoked_by, last_used_at FROM api_tokens
+       WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)`,
+      [id, tenant],
+    );
+    return rows[0] ?? null;
   }
 
   async list(tenant: string | null): Promise<TokenRow[]> {
@@ -106,9 +149,15 @@ export class Tokens {
     if (this.adminHash && timingSafeEqual(Buffer.from(h, 'hex'), this.adminHash)) {
       return { tenant: '*', role: 'admin', tokenId: 'instance-admin', instanceAdmin: true };
     }
+    // Looked up on every request, so a revocation counts from the next one; `last_used_at`
+    // is written at most once a minute per token, not on every request.
+    const now = this.clock.now();
     const rows = await this.db.query<{ id: string; tenant: string; role: Role }>(
-      `UPDATE api_tokens SET last_used_at = $2::timestamptz WHERE secret_hash = $1 AND revoked_at IS NULL RETURNING id, tenant, role`,
-      [h, this.now()],
+      `WITH t AS (SELECT id, tenant, role, last_used_at FROM api_tokens WHERE secret_hash = $1 AND revoked_at IS NULL),
+            used AS (UPDATE api_tokens a SET last_used_at = $2::timestamptz FROM t
+                     WHERE a.id = t.id AND (t.last_used_at IS NULL OR t.last_used_at < $3::timestamptz) RETURNING a.id)
+       SELECT id, tenant, role FROM t`,
+      [h, new Date(now).toISOString(), new Date(now - LAST_USED_EVERY_MS).toISOString()],
     );
     const r = rows[0];
     return r ? { tenant: r.tenant, role: r.role, tokenId: r.id, instanceAdmin: false } : null;

@@ -62,7 +62,8 @@ export interface Node {
 }
 
 export async function startNode(env: Env): Promise<Node> {
-  const child = spawnCli(['start'], { CADRE_LOG_LEVEL: 'warn', ...env });
+  // Port 0: each node's gateway takes a free port, so nodes of concurrent tests never collide.
+  const child = spawnCli(['start'], { CADRE_LOG_LEVEL: 'warn', PORT: '0', CADRE_HOST: '127.0.0.1', ...env });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
