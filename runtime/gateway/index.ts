@@ -5,3 +5,4 @@ export { requireRole, tenantOf, bearer } from './auth.ts';
 export { startGateway, type RunningGateway } from './server.ts';
 export { withTenant } from './tenant-scope.ts';
 export { coreRoutes } from './routes/index.ts';
+export { tenantDatabase } from './tenant-scope.ts';

@@ -8,7 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../runtime/index.ts';
 import { Tokens } from '../../runtime/gateway/tokens.ts';
-import { TENANT_ROLE, withTenant } from '../../runtime/gateway/tenant-scope.ts';
+import { TENANT_ROLE, tenantDatabase, withTenant } from '../../runtime/gateway/tenant-scope.ts';
+import { Operator } from '../../runtime/operator.ts';
+import { tenantReads } from '../../runtime/gateway/routes/actors.ts';
+import { readAudit } from '../../runtime/gate/index.ts';
 import { email, OutreachProbe, outreachEntity, Recorder } from '../support/gated.ts';
 import { runtimeBackends, type TestEnv } from '../support/runtime.ts';
 
@@ -99,6 +102,57 @@ describe.each(runtimeBackends)('row-level security on $name', ({ make }) => {
     expect(none).toEqual([]);
     for (const t of ['partition_leases', 'runtime_nodes', 'schema_migrations']) {
       await expect(withTenant(rt.db, A, (tx) => tx.query(`SELECT * FROM ${t}`)), t).rejects.toThrow(/permission denied/);
+    }
+  });
+
+  it("tenantDatabase: every query of A's database sees A's rows only, also without a tenant condition; close leaves the database open", async () => {
+    for (const [me, other] of [[A, B], [B, A]] as const) {
+      const db = tenantDatabase(rt.db, me);
+      expect(db.kind).toBe(rt.db.kind);
+      // The "bug in a query": no WHERE at all.
+      for (const t of ['actors', 'approvals', 'audit_log']) {
+        const rows = await db.query<{ tenant: string }>(`SELECT tenant FROM ${t}`);
+        expect(rows.length, `${me} reading ${t}`).toBeGreaterThan(0);
+        expect(new Set(rows.map((r) => r.tenant)), `${me} reading ${t}`).toEqual(new Set([me]));
+      }
+      // One transaction, one scope: the role and the tenant hold for every statement in it.
+      const inside = await db.transaction(async (tx) => {
+        const [who] = await tx.query<{ role: string; tenant: string }>(`SELECT current_user AS role, current_setting('cadre.tenant', true) AS tenant`);
+        const approvals = await tx.query<{ tenant: string }>(`SELECT tenant FROM approvals`);
+        return { who, tenants: [...new Set(approvals.map((r) => r.tenant))] };
+      });
+      expect(inside).toEqual({ who: { role: TENANT_ROLE, tenant: me }, tenants: [me] });
+      // A service on it asked for the other tenant by mistake finds nothing.
+      expect(await new Operator(db, rt.send, rt.clock).deadLetters(other)).toEqual([]);
+      expect(await readAudit(db, other)).toEqual([]);
+      expect(await new Operator(db, rt.send, rt.clock).deadLetters(me)).toHaveLength(1);
+      await db.close();
+    }
+    // The runtime's database is still open and still sees both.
+    expect((await rt.db.query<{ tenant: string }>(`SELECT DISTINCT tenant FROM audit_log ORDER BY 1`)).map((r) => r.tenant)).toEqual([A, B]);
+    expect(() => tenantDatabase(rt.db, 'not a tenant')).toThrow();
+  });
+
+  it("the gateway's read services answer under the wall exactly what they answer as the owner (the role has every grant they need)", async () => {
+    for (const t of [A, B]) {
+      const walled = tenantReads(rt, t);
+      const address = { tenant: t, kind: 'outreach', key: 'O-1' };
+      const [approval] = await rt.approvals.list(t);
+      expect(approval).toBeDefined();
+      const pairs: [string, unknown, unknown][] = [
+        ['read.query', await walled.read.query(t, { kind: 'outreach' }), await rt.read.query(t, { kind: 'outreach' })],
+        ['operator.actor', await walled.operator.actor(address), await rt.operator.actor(address)],
+        ['operator.history', await walled.operator.history(address), await rt.operator.history(address)],
+        ['operator.deadLetters', await walled.operator.deadLetters(t), await rt.operator.deadLetters(t)],
+        ['approvals.list', await walled.approvals.list(t, { status: 'pending', kind: 'outreach', key: 'O-1' }), await rt.approvals.list(t, { status: 'pending', kind: 'outreach', key: 'O-1' })],
+        ['approvals.get', await walled.approvals.get(t, approval!.id), await rt.approvals.get(t, approval!.id)],
+        ['audit', await walled.audit({ actor: 'outreach/O-1' }), await rt.audit(t, { actor: 'outreach/O-1' })],
+        ['settings.read', await walled.settings.read(t), await rt.gate.settings.read(t)],
+        ['proposals.list', await walled.proposals.list(t, 'all'), await rt.proposals.list(t, 'all')],
+      ];
+      for (const [what, mine, owner] of pairs) expect(mine, `${t} ${what}`).toEqual(owner);
+      expect(await walled.approvals.list(t, { status: 'pending' }), t).toHaveLength(1);
+      expect((await walled.settings.read(t)).switches.map((s) => s.scope), t).toEqual(['*']); // the instance-wide row, through its own policy
     }
   });
 

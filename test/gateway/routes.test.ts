@@ -6,6 +6,9 @@ import type { Runtime } from '../../runtime/index.ts';
 import { buildGateway } from '../../runtime/gateway/index.ts';
 import { Tokens } from '../../runtime/gateway/tokens.ts';
 import { coreRoutes, durationSeconds } from '../../runtime/gateway/routes/index.ts';
+import { adminRoutes } from '../../runtime/gateway/routes/admin.ts';
+import { SCOPE_SQL } from '../../runtime/gateway/tenant-scope.ts';
+import type { Database, Row, Transaction } from '../../runtime/store/index.ts';
 import { counterEntity } from '../support/machines.ts';
 import { eventually, makeEnv, type TestEnv } from '../support/runtime.ts';
 import { broken, receive } from '../support/fixtures/order.ts';
@@ -24,7 +27,7 @@ let tokens: Tokens;
 beforeAll(async () => {
   env = await makeEnv('services');
   rt = await env.start({ entities: [orderEntity, counterEntity], overrides: { partitions: 1 } });
-  app = await buildGateway(rt, { adminToken: ADMIN }, coreRoutes);
+  app = await buildGateway(rt, { adminToken: ADMIN }, [...coreRoutes, adminRoutes]);
   await app.ready();
   tokens = new Tokens(rt.db, rt.clock, ADMIN);
 });
@@ -338,6 +341,82 @@ describe('governance', () => {
     expect((await u.viewer.get('/v1/autonomy')).body.switches).toEqual([expect.objectContaining({ scope: 'global', paused: true })]);
     expect(await t.admin.post('/v1/resume', { scope: 'global' }, {})).toMatchObject({ status: 200, body: { scope: 'global', paused: false } });
     expect((await u.viewer.get('/v1/autonomy')).body.switches).toEqual([expect.objectContaining({ scope: 'global', paused: false })]);
+  });
+});
+
+describe('row-level security', () => {
+  /** `rt.db` replaced by one that records each statement: run as the owner, or inside a transaction after the scope (role cadre_tenant, the tenant set). */
+  function recordingDb(real: Database) {
+    const seen = { owner: [] as string[], walled: [] as string[] };
+    const db: Database = {
+      kind: real.kind,
+      query: <T extends Row = Row>(text: string, params?: unknown[]) => (seen.owner.push(text), real.query<T>(text, params)),
+      exec: (text: string) => (seen.owner.push(text), real.exec(text)),
+      transaction: <T>(fn: (tx: Transaction) => Promise<T>) =>
+        real.transaction((tx) => {
+          let scoped = false;
+          return fn({
+            query: <R extends Row = Row>(text: string, params?: unknown[]) => {
+              if (text === SCOPE_SQL) scoped = true;
+              (scoped ? seen.walled : seen.owner).push(text);
+              return tx.query<R>(text, params);
+            },
+            exec: (text: string) => ((scoped ? seen.walled : seen.owner).push(text), tx.exec(text)),
+          });
+        }),
+      ping: () => real.ping(),
+      close: () => real.close(),
+    };
+    return { db, seen };
+  }
+
+  it('every GET route reads each of its tables as cadre_tenant with its tenant set, never as the table owner', async () => {
+    const t = await tenant();
+    const held = await heldOrder(t, 'W-1'); // an approval, its pending effect, audit entries
+    await t.operator.post('/v1/actors/counter/W-2/events?wait=true', { type: 'remind', minutes: 5 }); // a timer
+    await t.operator.post('/v1/actors/counter/W-2/pause');
+    await t.operator.post('/v1/actors/counter/W-2/events?wait=true', { type: 'add', i: 1 }); // a held message
+    await t.operator.post('/v1/actors/counter/W-3/events?wait=true', { type: 'boom' }); // a dead letter
+
+    // Each route, and the tables it reads: every one of them must be read under the wall
+    // (a read through a service made on the owner's database would not be recorded at all).
+    const actor = ['actors', 'timers', 'effects', 'held_messages', 'approvals'];
+    const gets: [typeof t.viewer, string, number, string[]][] = [
+      [t.viewer, '/v1/actors?kind=order', 200, ['actors']],
+      [t.viewer, '/v1/actors/order/W-1', 200, actor],
+      [t.viewer, '/v1/actors/counter/W-2', 200, actor],
+      [t.viewer, '/v1/actors/order/W-1/history', 200, ['journal']],
+      [t.viewer, '/v1/actors/counter/nobody', 404, ['actors']],
+      [t.viewer, '/v1/actors/counter/nobody/history', 404, ['journal', 'actors']],
+      [t.viewer, '/v1/dead-letters', 200, ['dead_letters']],
+      [t.viewer, '/v1/approvals?status=pending', 200, ['approvals']],
+      [t.viewer, `/v1/approvals/${held.id}`, 200, ['approvals']],
+      [t.viewer, '/v1/approvals/nope', 404, ['approvals']],
+      [t.viewer, '/v1/audit', 200, ['audit_log']],
+      [t.viewer, '/v1/autonomy', 200, ['autonomy_levels', 'action_risks', 'rate_limits', 'gate_switches', 'gate_settings']],
+      [t.viewer, '/v1/autonomy/proposals?status=all', 200, ['autonomy_proposals']],
+      [t.viewer, '/v1/tenants', 200, ['tenants']],
+      [t.tenantAdmin, '/v1/tokens', 200, ['api_tokens']],
+      [t.admin as typeof t.viewer, '/v1/actors/order/W-1', 200, actor],
+    ];
+    const real = rt.db;
+    const after: Res[] = [];
+    try {
+      for (const [who, url, status, tables] of gets) {
+        const { db, seen } = recordingDb(real);
+        rt.db = db;
+        const res = await who.get(url);
+        rt.db = real;
+        expect(res.status, url).toBe(status);
+        expect(seen.owner.filter((q) => !/delivery_attempts/.test(q)), url).toEqual([]); // (the runtime's own maintenance may run meanwhile)
+        for (const table of tables) expect(seen.walled.some((q) => new RegExp(`\\bFROM ${table}\\b`).test(q)), `${url} reads ${table} under the wall`).toBe(true);
+        after.push(res);
+      }
+    } finally {
+      rt.db = real;
+    }
+    expect((after[1]!.body as { approvals: unknown[] }).approvals).toHaveLength(1);
+    expect(after[2]!.body).toMatchObject({ heldMessages: 1, timers: [expect.any(Object)] });
   });
 });
 

@@ -9,9 +9,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Token } from '../../../bus/index.ts';
 import { MessageTooLargeError } from '../../send.ts';
+import { Operator } from '../../operator.ts';
+import { ReadModel } from '../../read/index.ts';
+import { Approvals, GateSettings, Proposals, readAudit, type AuditQuery, type AuditRow } from '../../gate/index.ts';
+import type { Runtime } from '../../runtime.ts';
 import type { RouteOptions } from '../app.ts';
 import { ApiError } from '../errors.ts';
 import { tenantOf } from '../auth.ts';
+import { tenantDatabase } from '../tenant-scope.ts';
 import type { Role, Tokens } from '../tokens.ts';
 
 // ——— shared by the route modules ———
@@ -75,6 +80,36 @@ export async function actingTenant(request: FastifyRequest, role: Role, tokens: 
 export function guards(tokens: Tokens): Record<Role, (request: FastifyRequest) => Promise<void>> {
   const hook = (role: Role) => async (request: FastifyRequest) => void (await actingTenant(request, role, tokens));
   return { viewer: hook('viewer'), operator: hook('operator'), admin: hook('admin') };
+}
+
+/** What the read routes read with: only reads, each query under row-level security. */
+export interface TenantReads {
+  read: Pick<ReadModel, 'query'>;
+  operator: Pick<Operator, 'actor' | 'history' | 'deadLetters'>;
+  approvals: Pick<Approvals, 'list' | 'get'>;
+  settings: Pick<GateSettings, 'read'>;
+  proposals: Pick<Proposals, 'list'>;
+  audit(query: AuditQuery): Promise<AuditRow[]>;
+}
+
+/**
+ * The read services of one request, made on {@link tenantDatabase}: every query
+ * they make runs as `cadre_tenant` with `tenant` set, so one that forgot its
+ * `WHERE tenant = $1` still sees only this tenant's rows (migrations/006_rls.sql).
+ * Writes (send, control, decisions, settings) go through the runtime's own services.
+ * @example const a = await tenantReads(rt, tenant).operator.actor({ tenant, kind, key });
+ */
+export function tenantReads(rt: Runtime, tenant: string): TenantReads {
+  const db = tenantDatabase(rt.db, tenant);
+  return {
+    read: new ReadModel(db, rt.clock),
+    operator: new Operator(db, rt.send, rt.clock),
+    // list and get only read `db`; the rest is what the constructor asks for.
+    approvals: new Approvals(db, rt.clock, rt.subjects, rt.relay, rt.gate.settings, rt.config, rt.log),
+    settings: new GateSettings(db, rt.clock, rt.config),
+    proposals: new Proposals(db, () => new Date(rt.clock.now()).toISOString()),
+    audit: (query) => readAudit(db, tenant, query),
+  };
 }
 
 // ——— schemas ———
@@ -218,7 +253,7 @@ export async function actorRoutes(app: FastifyInstance, { runtime: rt, tokens }:
   }, async (request) => {
     const tenant = await actingTenant(request, 'viewer', tokens);
     const q = request.query;
-    return rt.read.query(tenant, { kind: q.kind, state: q.state, limit: q.limit, after: q.after });
+    return tenantReads(rt, tenant).read.query(tenant, { kind: q.kind, state: q.state, limit: q.limit, after: q.after });
   });
 
   r.get('/v1/actors/:kind/:key', {
@@ -233,9 +268,10 @@ export async function actorRoutes(app: FastifyInstance, { runtime: rt, tokens }:
   }, async (request) => {
     const tenant = await actingTenant(request, 'viewer', tokens);
     const { kind, key } = request.params;
-    const a = await rt.operator.actor({ tenant, kind, key });
+    const reads = tenantReads(rt, tenant);
+    const a = await reads.operator.actor({ tenant, kind, key });
     if (!a) throw new ApiError(404, 'not_found', `there is no actor ${kind}/${key}`);
-    const open = await rt.approvals.list(tenant, { status: 'pending', kind, key, limit: 100 });
+    const open = await reads.approvals.list(tenant, { status: 'pending', kind, key, limit: 100 });
     return {
       kind: a.kind, key: a.key, state: a.state, stateValue: a.state_value, status: a.status, machineStatus: a.machine_status, seq: num(a.seq),
       context: a.context, version: a.version, createdAt: isoOf(a.created_at), updatedAt: isoOf(a.updated_at), heldMessages: a.heldMessages,
@@ -267,8 +303,9 @@ export async function actorRoutes(app: FastifyInstance, { runtime: rt, tokens }:
     const tenant = await actingTenant(request, 'viewer', tokens);
     const { kind, key } = request.params;
     const { after, limit } = request.query;
-    const rows = await rt.operator.history({ tenant, kind, key }, { afterSeq: after ?? 0, limit: limit + 1 });
-    if (rows.length === 0 && !(await rt.operator.actor({ tenant, kind, key }))) throw new ApiError(404, 'not_found', `there is no actor ${kind}/${key}`);
+    const { operator } = tenantReads(rt, tenant);
+    const rows = await operator.history({ tenant, kind, key }, { afterSeq: after ?? 0, limit: limit + 1 });
+    if (rows.length === 0 && !(await operator.actor({ tenant, kind, key }))) throw new ApiError(404, 'not_found', `there is no actor ${kind}/${key}`);
     const page = rows.slice(0, limit);
     return {
       items: page.map((j) => ({
@@ -375,7 +412,7 @@ export async function actorRoutes(app: FastifyInstance, { runtime: rt, tokens }:
   }, async (request) => {
     const tenant = await actingTenant(request, 'viewer', tokens);
     const q = request.query;
-    const rows = await rt.operator.deadLetters(tenant, { status: q.status, kind: q.kind, key: q.key, limit: q.limit + 1, beforeId: q.after });
+    const rows = await tenantReads(rt, tenant).operator.deadLetters(tenant, { status: q.status, kind: q.kind, key: q.key, limit: q.limit + 1, beforeId: q.after });
     const page = rows.slice(0, q.limit);
     return {
       items: page.map((d) => ({

@@ -19,7 +19,8 @@ import { Token } from '../../../bus/index.ts';
 import type { RouteOptions } from '../app.ts';
 import { ApiError } from '../errors.ts';
 import { requireRole, tenantOf } from '../auth.ts';
-import { Role, type Auth, type TokenRow, type Tokens } from '../tokens.ts';
+import { tenantDatabase } from '../tenant-scope.ts';
+import { Role, Tokens, type Auth, type TokenRow } from '../tokens.ts';
 import { decider, errors, isoOf, isoOrNull } from './actors.ts';
 
 const TenantBody = z.object({
@@ -91,8 +92,10 @@ async function existingTenant(tokens: Tokens, tenant: string): Promise<string> {
 }
 
 /** `/v1/tenants`, `/v1/tokens`. */
-export async function adminRoutes(app: FastifyInstance, { tokens }: RouteOptions): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, { runtime: rt, tokens }: RouteOptions): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  /** Reads of one tenant's rows, under row-level security (tenant-scope.ts); the instance admin's reads of every tenant use `tokens`. */
+  const tenantTokens = (tenant: string) => new Tokens(tenantDatabase(rt.db, tenant), rt.clock, null);
 
   r.post('/v1/tenants', {
     schema: {
@@ -119,7 +122,7 @@ export async function adminRoutes(app: FastifyInstance, { tokens }: RouteOptions
     },
   }, async (request) => {
     const auth = requireRole(request, 'viewer');
-    const rows = (await tokens.listTenants()).filter((t) => auth.instanceAdmin || t.tenant === auth.tenant);
+    const rows = auth.instanceAdmin ? await tokens.listTenants() : (await tenantTokens(auth.tenant).listTenants()).filter((t) => t.tenant === auth.tenant);
     return { items: rows.map((t) => ({ tenant: t.tenant, name: t.name, createdBy: t.created_by, createdAt: isoOf(t.created_at) })) };
   });
 
@@ -148,7 +151,7 @@ export async function adminRoutes(app: FastifyInstance, { tokens }: RouteOptions
     const auth = requireRole(request, 'admin');
     const named = request.query.tenant ?? request.headers['x-cadre-tenant'];
     const tenant = auth.instanceAdmin && named === undefined ? null : adminTenant(request, request.query.tenant);
-    const rows = await tokens.list(tenant);
+    const rows = tenant === null ? await tokens.list(null) : await tenantTokens(tenant).list(tenant);
     return { items: rows.filter((t) => request.query.revoked !== 'false' || t.revoked_at === null).map(tokenItem) };
   });
 

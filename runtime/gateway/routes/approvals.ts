@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Approval } from '../../gate/index.ts';
 import type { RouteOptions } from '../app.ts';
 import { ApiError } from '../errors.ts';
-import { actingTenant, decider, guards, errors, isoOf, isoOrNull, limitParam, TenantQuery } from './actors.ts';
+import { actingTenant, decider, guards, errors, isoOf, isoOrNull, limitParam, TenantQuery, tenantReads } from './actors.ts';
 
 /** An approval id (`apr_…`). */
 const Id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'an approval id, such as apr_1c0d…');
@@ -100,7 +100,7 @@ export async function approvalRoutes(app: FastifyInstance, { runtime: rt, tokens
     const tenant = await actingTenant(request, 'viewer', tokens);
     const q = request.query;
     const age = q.olderThan === undefined ? null : durationSeconds(q.olderThan)!;
-    const rows = await rt.approvals.list(tenant, {
+    const rows = await tenantReads(rt, tenant).approvals.list(tenant, {
       status: q.status, risk: q.risk, agent: q.agent, actionType: q.actionType, limit: q.limit + 1,
       requestedBefore: age === null ? undefined : new Date(rt.clock.now() - age * 1000).toISOString(),
       after: q.after ? cursor.decode(q.after) : undefined,
@@ -120,7 +120,7 @@ export async function approvalRoutes(app: FastifyInstance, { runtime: rt, tokens
     },
   }, async (request) => {
     const tenant = await actingTenant(request, 'viewer', tokens);
-    const p = await rt.approvals.get(tenant, request.params.id);
+    const p = await tenantReads(rt, tenant).approvals.get(tenant, request.params.id);
     if (!p) throw new ApiError(404, 'not_found', `there is no approval ${request.params.id}`);
     return detail(p);
   });

@@ -9,7 +9,7 @@ import { AutonomyLevel, LevelSetting, LimitSetting, RiskSetting, type Proposal, 
 import type { RouteOptions } from '../app.ts';
 import { ApiError } from '../errors.ts';
 import { requireRole } from '../auth.ts';
-import { actingTenant, decider, guards, errors, isoOf, isoOrNull, limitParam, num, TenantQuery } from './actors.ts';
+import { actingTenant, decider, guards, errors, isoOf, isoOrNull, limitParam, num, TenantQuery, tenantReads } from './actors.ts';
 
 const AuditItem = z.object({
   id: z.number().int(),
@@ -121,7 +121,7 @@ export async function governanceRoutes(app: FastifyInstance, { runtime: rt, toke
   }, async (request) => {
     const tenant = await actingTenant(request, 'viewer', tokens);
     const q = request.query;
-    const rows = await rt.audit(tenant, {
+    const rows = await tenantReads(rt, tenant).audit({
       actor: q.actor, agent: q.agent, since: q.since, entry: q.entry, outcome: q.outcome, limit: q.limit + 1, before: q.after ?? q.before,
     });
     const page = rows.slice(0, q.limit);
@@ -143,7 +143,10 @@ export async function governanceRoutes(app: FastifyInstance, { runtime: rt, toke
       querystring: TenantQuery,
       response: { 200: Autonomy, ...errors },
     },
-  }, async (request) => autonomyOf(await rt.gate.settings.read(await actingTenant(request, 'viewer', tokens))));
+  }, async (request) => {
+    const tenant = await actingTenant(request, 'viewer', tokens);
+    return autonomyOf(await tenantReads(rt, tenant).settings.read(tenant));
+  });
 
   r.put('/v1/autonomy', {
     preValidation: guard.admin,
@@ -178,7 +181,7 @@ export async function governanceRoutes(app: FastifyInstance, { runtime: rt, toke
     },
   }, async (request) => {
     const tenant = await actingTenant(request, 'viewer', tokens);
-    return { items: (await rt.proposals.list(tenant, request.query.status)).map(proposalOf), next: null };
+    return { items: (await tenantReads(rt, tenant).proposals.list(tenant, request.query.status)).map(proposalOf), next: null };
   });
 
   for (const verb of ['accept', 'dismiss'] as const) {
