@@ -6,7 +6,7 @@ import type { OutboxEntry, OutboxRelay } from './outbox.ts';
 import type { Subjects } from '../bus/index.ts';
 import { inPartitions } from './sql.ts';
 import { EFFECT_COLUMNS, type EffectRecord, type Gate } from './gate/gate.ts';
-import { toActor } from './gate/messages.ts';
+import { effectResult } from './gate/messages.ts';
 
 /** What an effect handler is given. */
 export interface EffectRequest {
@@ -234,7 +234,6 @@ export class EffectExecutor {
   ): Promise<void> {
     const ok = status === 'succeeded' || status === 'dry_run';
     const at = new Date(this.clock.now()).toISOString();
-    const g = e.gate!;
     const entry = await this.db.transaction(async (tx) => {
       const rows = await tx.query(
         `UPDATE effects SET status = $3, attempts = COALESCE($4, attempts), result = $5::jsonb, last_error = $6, finished_at = $7::timestamptz
@@ -243,22 +242,7 @@ export class EffectExecutor {
       );
       if (rows.length === 0) return null; // another process recorded it first
       await this.gate.executed(tx, e, status === 'succeeded' ? 'executed' : status, out.error ?? null, at);
-      return toActor(tx, this.subjects, {
-        id: `effect:${e.id}:result`,
-        actor: { tenant: e.tenant, kind: e.kind, key: e.key },
-        event: {
-          type: 'cadre.effect.result',
-          effectId: e.id,
-          ok,
-          event: ok
-            ? { type: 'cadre.gate.done', gate: g.name, request: g.request, effectId: e.id, result: out.result ?? null }
-            : { type: 'cadre.gate.failed', gate: g.name, request: g.request, effectId: e.id, status, error: out.error ?? 'failed' },
-        },
-        correlationId: e.correlation_id,
-        causationId: e.id,
-        from: 'runtime:effects',
-        at,
-      });
+      return effectResult(tx, this.subjects, e, ok ? { ok: true, result: out.result ?? null } : { ok: false, status, error: out.error ?? 'failed' }, at);
     });
     if (entry) this.relay.publish([entry]);
   }

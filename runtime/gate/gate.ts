@@ -9,7 +9,7 @@ import { audit } from './audit.ts';
 import { decide, nextUtcDay, utcDay, type Decision } from './decide.ts';
 import { checkPolicies } from './policies.ts';
 import type { GateSettings } from './settings.ts';
-import { toActor } from './messages.ts';
+import { effectResult, toActor } from './messages.ts';
 
 /** An effect row as the gate and the executor read it. */
 export type EffectRecord = {
@@ -180,7 +180,7 @@ export class Gate {
         // transaction: a crash after it cannot leave the effect runnable.
         await this.settle(tx, row, 'blocked', violation.reason, at);
         await audit(tx, { ...this.base(row, at), entry: 'execution', outcome: 'blocked', policy: violation.policy, decidedBy: 'executor', reason: violation.reason });
-        out.push(await this.failed(tx, row, 'blocked', violation.reason, at));
+        out.push(await effectResult(tx, this.subjects, row, { ok: false, status: 'blocked', error: violation.reason }, at));
         return { kind: 'stopped', status: 'blocked', reason: violation.reason };
       }
       // Decided as dry-run: only recorded, also if dry-run was switched off since.
@@ -247,25 +247,6 @@ export class Gate {
 
   private async settle(tx: Queryable, e: EffectRecord, status: string, reason: string, at: string): Promise<void> {
     await tx.query(`UPDATE effects SET status = $3, last_error = $4, finished_at = $5::timestamptz WHERE tenant = $1 AND id = $2`, [e.tenant, e.id, status, reason, at]);
-  }
-
-  /** Tells the actor its effect ended without running (`cadre.gate.failed` with the status). */
-  private failed(tx: Queryable, e: EffectRecord, status: string, error: string, at: string): Promise<OutboxEntry> {
-    const g = e.gate!;
-    return toActor(tx, this.subjects, {
-      id: `effect:${e.id}:result`,
-      actor: { tenant: e.tenant, kind: e.kind, key: e.key },
-      event: {
-        type: 'cadre.effect.result',
-        effectId: e.id,
-        ok: false,
-        event: { type: 'cadre.gate.failed', gate: g.name, request: g.request, effectId: e.id, status, error },
-      },
-      correlationId: e.correlation_id,
-      causationId: e.id,
-      from: 'runtime:effects',
-      at,
-    });
   }
 
   /** Tells the actor what was decided (`cadre.gate.decided`). */

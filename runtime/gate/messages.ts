@@ -36,3 +36,38 @@ export async function toActor(
   );
   return entry;
 }
+
+/** What the actor hears when its gated effect ended: done with a result, or failed with a status. */
+export type EffectOutcome = { ok: true; result: unknown } | { ok: false; status: string; error: string };
+
+/**
+ * The effect's result for its actor (`cadre.effect.result` wrapping `cadre.gate.done`
+ * or `cadre.gate.failed`), written to the outbox in the caller's transaction. Its id
+ * is one per effect: whoever records the outcome first tells the actor.
+ */
+export function effectResult(
+  tx: Queryable,
+  subjects: Subjects,
+  e: { tenant: string; id: string; kind: string; key: string; correlation_id: string; gate: { name: string; request: number } | null },
+  outcome: EffectOutcome,
+  at: string,
+): Promise<OutboxEntry> {
+  const g = e.gate!;
+  const base = { gate: g.name, request: g.request, effectId: e.id };
+  return toActor(tx, subjects, {
+    id: `effect:${e.id}:result`,
+    actor: { tenant: e.tenant, kind: e.kind, key: e.key },
+    event: {
+      type: 'cadre.effect.result',
+      effectId: e.id,
+      ok: outcome.ok,
+      event: outcome.ok
+        ? { type: 'cadre.gate.done', ...base, result: outcome.result ?? null }
+        : { type: 'cadre.gate.failed', ...base, status: outcome.status, error: outcome.error },
+    },
+    correlationId: e.correlation_id,
+    causationId: e.id,
+    from: 'runtime:effects',
+    at,
+  });
+}

@@ -2,38 +2,18 @@
  * `cadre script run|list|show` as users run it: `node bin/cadre.js ...` in child
  * processes, against a migrated embedded data directory and against PostgreSQL.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../runtime/store/index.ts';
 import { openTestPglite, openTestPostgres, type OpenedBackend } from '../support/db.ts';
+import { cadre as spawnCadre, type Env } from '../support/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));
 const CSV = 'name,email,phone\nAna Lima,ana@example.com,\n"Bo, Jr.",bo@example.com,555-0100\nAna L.,ANA@example.com,\n';
 
-type Env = Record<string, string>;
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cadre(env: Env, ...args: string[]): Promise<Result> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CADRE_|DATABASE_URL$|NATS_URL$|PORT$)/.test(k)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...base, USER: 'ana', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The commands run as user ana (she is recorded as who ran the scripts). */
+const cadre = (env: Env, ...args: string[]) => spawnCadre({ USER: 'ana', ...env }, ...args);
 
 let dir: string;
 const stores: OpenedBackend[] = [];
