@@ -3,11 +3,13 @@
  * here; jobs naming anything else fail with SANDBOX_UNKNOWN_TEMPLATE.
  */
 import { bidComparisonTemplate } from './bid-comparison.ts';
+import { docxToTextTemplate } from './docx-to-text.ts';
 import { engagementComplianceTemplate } from './engagement-compliance.ts';
 import { extractContactsTemplate } from './extract-contacts.ts';
 import { invoiceLineItemsTemplate } from './invoice-line-items.ts';
 import { normalizeOrdersTemplate } from './normalize-orders.ts';
 import { parseCsvTemplate } from './parse-csv.ts';
+import { pdfToTextTemplate } from './pdf-to-text.ts';
 import type { ScriptTemplate } from './template.ts';
 
 const ALL: readonly ScriptTemplate[] = [
@@ -17,6 +19,8 @@ const ALL: readonly ScriptTemplate[] = [
   bidComparisonTemplate,
   engagementComplianceTemplate,
   invoiceLineItemsTemplate,
+  docxToTextTemplate,
+  pdfToTextTemplate,
 ];
 
 /** Every template, by name. */
