@@ -7,14 +7,10 @@ import { AutonomyLevel, RiskClass, resolveLevel, type LevelRow } from './levels.
 import { normalizeAddress, recipients } from './policies.ts';
 import type { DecisionFacts } from './decide.ts';
 import { utcDay } from './decide.ts';
+import { ReadModel } from '../read/index.ts';
 
 const Name = z.string().regex(/^(\*|[A-Za-z0-9_.:-]{1,100})$/, 'a name of letters, digits, _ . : - or *');
 const ActionType = z.string().regex(/^(\*|[a-z0-9_]+(\.[a-z0-9_]+)+)$/, 'an action type like email.send, or *');
-
-/** Any contact of the tenant past its due date (ISO, both parameters); opted-out, archived and stopped contacts are off the clock. */
-const overdueContact = (tenant: string, now: string) => `SELECT 1 FROM actors WHERE kind = 'contact' AND tenant = ${tenant}
-  AND state <> 'archived' AND state NOT LIKE 'archived.%' AND status <> 'stopped' AND (context -> 'optedOut') IS DISTINCT FROM 'true'::jsonb
-  AND jsonb_typeof(context -> 'nextTouchDue') = 'string' AND (context ->> 'nextTouchDue') COLLATE "C" < ${now}::text`;
 
 /** One autonomy level to set; `*` for any agent or action type. */
 export const LevelSetting = z.object({ agent: Name.default('*'), actionType: ActionType.default('*'), level: AutonomyLevel });
@@ -160,15 +156,7 @@ export class GateSettings {
     };
   }
 
-  /** The kill switch and dry-run that apply to a tenant now. */
-  async switches(q: Queryable, tenant: string): Promise<{ paused: DecisionFacts['paused']; dryRun: boolean }> {
-    const rows = await q.query<{ tenant: string; paused: boolean; dry_run: boolean; reason: string | null }>(
-      `SELECT tenant, paused, dry_run, reason FROM gate_switches WHERE tenant = ANY (ARRAY[$1, '*'])`,
-      [tenant],
-    );
-    return this.switchesOf(tenant, rows);
-  }
-
+  /** The kill switch and dry-run that apply to a tenant, from its rows and the global one. */
   private switchesOf(tenant: string, rows: { tenant: string; paused: boolean; dry_run: boolean; reason: string | null }[]): { paused: DecisionFacts['paused']; dryRun: boolean } {
     const global = rows.find((r) => r.tenant === '*');
     const own = rows.find((r) => r.tenant === tenant);
@@ -183,10 +171,10 @@ export class GateSettings {
   }
 
   /**
-   * Everything a decision needs, read inside the decision's transaction in one
-   * round trip: the levels that could apply, the tenant's risk and daily limit for
-   * the action type, today's use, suppressed recipients, overdue engagements (for
-   * research only) and the switches.
+   * Everything a decision needs, read inside the decision's transaction: in one
+   * round trip the levels that could apply, the tenant's risk and daily limit for
+   * the action type, today's use, suppressed recipients and the switches; for
+   * research, a second query for overdue engagements.
    */
   async facts(q: Queryable, r: { tenant: string; agent: string; actionType: string; params: Record<string, unknown> }): Promise<DecisionFacts> {
     const now = this.clock.now();
@@ -198,7 +186,6 @@ export class GateSettings {
       per_day: number | null;
       used: number | null;
       suppressed: { address: string; kind: string }[];
-      overdue: boolean;
       switches: { tenant: string; paused: boolean; dry_run: boolean; reason: string | null }[];
     }>(
       `SELECT
@@ -209,11 +196,12 @@ export class GateSettings {
          (SELECT used FROM rate_usage WHERE tenant = $1 AND action_type = $3 AND day = $4::date) AS used,
          (SELECT COALESCE(jsonb_agg(jsonb_build_object('address', address, 'kind', kind)), '[]'::jsonb)
             FROM suppressions WHERE tenant = $1 AND address = ANY (SELECT jsonb_array_elements_text($5::jsonb))) AS suppressed,
-         ($6::boolean AND EXISTS (${overdueContact('$1', '$7')})) AS overdue,
          (SELECT COALESCE(jsonb_agg(jsonb_build_object('tenant', tenant, 'paused', paused, 'dry_run', dry_run, 'reason', reason)), '[]'::jsonb)
             FROM gate_switches WHERE tenant = ANY (ARRAY[$1, '*'])) AS switches`,
-      [r.tenant, r.agent, r.actionType, utcDay(now), JSON.stringify(to), !!info.research, new Date(now).toISOString()],
+      [r.tenant, r.agent, r.actionType, utcDay(now), JSON.stringify(to)],
     );
+    // "Overdue" is the read side's definition, asked inside this transaction, for research only.
+    const overdue = info.research ? await new ReadModel(q, this.clock).anyOverdueEngagement(r.tenant, now) : false;
     const level = resolveLevel(row!.levels, r.agent, r.actionType, this.config.defaultAutonomy);
     const sw = this.switchesOf(r.tenant, row!.switches);
     const perDay = row!.per_day ?? info.perDay ?? null;
@@ -223,7 +211,7 @@ export class GateSettings {
       params: r.params,
       paused: sw.paused,
       suppressed: row!.suppressed,
-      engagementOverdue: row!.overdue,
+      engagementOverdue: overdue,
       maxRecipients: this.config.maxRecipients,
       level: level.level,
       levelScope: level.scope,
@@ -233,16 +221,6 @@ export class GateSettings {
       rate: perDay === null ? null : { perDay, used: row!.used ?? 0 },
       now,
     };
-  }
-
-  /**
-   * Whether any contact of the tenant is past its engagement due date, read from
-   * the committed snapshots inside the decision's transaction (the read side's
-   * `anyOverdueEngagement` asks the same outside one).
-   */
-  async engagementOverdue(q: Queryable, tenant: string, now: number): Promise<boolean> {
-    const rows = await q.query(`SELECT 1 WHERE EXISTS (${overdueContact('$1', '$2')})`, [tenant, new Date(now).toISOString()]);
-    return rows.length > 0;
   }
 
   private now(): string {

@@ -5,7 +5,7 @@
  */
 import { Token } from '../../bus/address.ts';
 import type { Clock } from '../clock.ts';
-import type { Database, Row } from '../store/index.ts';
+import type { Queryable, Row } from '../store/index.ts';
 import {
   buildExists,
   buildSelect,
@@ -67,7 +67,7 @@ type ActorRow = Row & { kind: string; key: string; state: string; status: ReadIt
  */
 export class ReadModel {
   constructor(
-    private readonly db: Database,
+    private readonly db: Queryable,
     private readonly clock: Clock,
   ) {}
 
