@@ -22,5 +22,17 @@ export const orderAutofixEffect: EffectHandler = {
   },
 };
 
+/**
+ * `task.escalate`: a person approved trying a failed task again (agents/task.ts).
+ * The decision is the whole point; the task re-requests its action when this is done.
+ */
+export const taskEscalateEffect: EffectHandler = {
+  actionType: 'task.escalate',
+  retry: { attempts: 1 },
+  async run(req) {
+    return { task: req.params.task ?? null, retry: true };
+  },
+};
+
 /** Effect handlers every runtime has unless the caller registers its own for the same action type. */
-export const BUILTIN_EFFECTS: readonly EffectHandler[] = [orderAutofixEffect];
+export const BUILTIN_EFFECTS: readonly EffectHandler[] = [orderAutofixEffect, taskEscalateEffect];

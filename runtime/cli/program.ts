@@ -14,6 +14,7 @@ import { registerApprovals } from './commands/approvals.ts';
 import { registerGate } from './commands/gate.ts';
 import { registerToken } from './commands/token.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerNotify } from './commands/notify.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -54,5 +55,6 @@ export function buildProgram(): Command {
   registerGate(program);
   registerToken(program);
   registerInspect(program);
+  registerNotify(program);
   return program;
 }

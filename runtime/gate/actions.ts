@@ -33,12 +33,15 @@ export const ACTION_TYPES: Readonly<Record<string, ActionTypeInfo>> = Object.fre
   'crm.update': { risk: 'medium' },
   'task.create': { risk: 'medium', humanTask: true },
   'notify.internal': { risk: 'low' },
+  'notify.send': { risk: 'low' },
   'research.run': { risk: 'low', research: true, perDay: 20 },
   'research.contact_discovery': { risk: 'low' },
   'script.run': { risk: 'medium', perDay: 200 },
   'report.generate': { risk: 'low' },
   'payment.send': { risk: 'critical' },
   'data.delete': { risk: 'critical' },
+  /** A failed task escalated to a person: approving tries it again (agents/task.ts). Critical, so a person always decides. */
+  'task.escalate': { risk: 'critical' },
 });
 
 /** The built-in facts about an action type; unknown types are high risk with no other rule. */

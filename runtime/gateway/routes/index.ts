@@ -10,16 +10,22 @@ import { approvalRoutes } from './approvals.ts';
 import { governanceRoutes } from './governance.ts';
 import { webhookRoutes } from '../webhooks/index.ts';
 import { inspectRoutes } from '../inspect/routes.ts';
+import { notificationRoutes } from './notifications.ts';
+import { agentRoutes } from './agents.ts';
 
 export { actorRoutes } from './actors.ts';
 export { approvalRoutes, durationSeconds } from './approvals.ts';
 export { governanceRoutes } from './governance.ts';
+export { notificationRoutes, notificationRoutesWith } from './notifications.ts';
+export { agentRoutes } from './agents.ts';
 
 /** The route functions `buildGateway` registers for the core REST API, each in its own scope. */
 export const coreRoutes: ((app: FastifyInstance, o: RouteOptions) => Promise<void>)[] = [
   actorRoutes,
   approvalRoutes,
   governanceRoutes,
+  notificationRoutes,
+  agentRoutes,
   // Signed by the source, not a bearer token; its raw-body parser stays inside its own scope.
   async (app, o) => {
     await app.register(webhookRoutes, { runtime: o.runtime });
