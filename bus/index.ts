@@ -10,7 +10,7 @@ export {
   decode,
   type DecodeFailure,
 } from './envelope.ts';
-export type { Bus, Delivery, PartitionConsumer } from './types.ts';
+export type { Bus, Delivery, EventConsumer, PartitionConsumer } from './types.ts';
 export { MemoryBus } from './memory.ts';
 export { NatsBus, type NatsBusOptions } from './nats.ts';
 export { BusError, BusUnavailableError } from './errors.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Bus, Delivery, PartitionConsumer } from './types.ts';
+import type { Bus, Delivery, EventConsumer, PartitionConsumer } from './types.ts';
 import { subjectMatches, type Subjects } from './subjects.ts';
 
 type Stored = { seq: number; subject: string; data: Uint8Array; deliveries: number; inFlight: boolean };
@@ -18,6 +18,8 @@ export class MemoryBus implements Bus {
   private readonly consumers = new Map<number, (m: Delivery) => void>();
   private readonly subs = new Set<{ pattern: string; fn: (s: string, d: Uint8Array) => void }>();
   private readonly seen = new Map<string, number>();
+  /** Durable event consumers by name: their unacknowledged events and their handler. */
+  private readonly eventConsumers = new Map<string, { queue: Stored[]; fn: ((m: Delivery) => void) | undefined }>();
   private stopped = false;
 
   /**
@@ -48,6 +50,13 @@ export class MemoryBus implements Bus {
       q.push(m);
       this.deliver(mb.partition, m);
     }
+    if (subjectMatches(this.subjects.allEvents(), subject)) {
+      for (const c of this.eventConsumers.values()) {
+        const m: Stored = { seq: ++this.seq, subject, data, deliveries: 0, inFlight: false };
+        c.queue.push(m);
+        this.deliverEvent(c, m);
+      }
+    }
     this.fanout(subject, data);
   }
 
@@ -65,6 +74,22 @@ export class MemoryBus implements Bus {
       stop: async () => {
         if (this.consumers.get(partition) === onMessage) this.consumers.delete(partition);
         resolveClosed(undefined);
+      },
+    };
+  }
+
+  async consumeEvents(name: string, onMessage: (m: Delivery) => void): Promise<EventConsumer> {
+    let c = this.eventConsumers.get(name);
+    if (!c) this.eventConsumers.set(name, (c = { queue: [], fn: undefined }));
+    c.fn = onMessage;
+    for (const m of c.queue) {
+      m.inFlight = false;
+      this.deliverEvent(c, m);
+    }
+    const consumer = c;
+    return {
+      stop: async () => {
+        if (consumer.fn === onMessage) consumer.fn = undefined;
       },
     };
   }
@@ -91,6 +116,7 @@ export class MemoryBus implements Bus {
     this.stopped = true;
     this.consumers.clear();
     this.subs.clear();
+    for (const c of this.eventConsumers.values()) c.fn = undefined;
   }
 
   /** Messages held for a partition and not yet acknowledged (for tests and metrics). */
@@ -127,6 +153,33 @@ export class MemoryBus implements Bus {
         settled = true;
         m.inFlight = false;
         setTimeout(() => this.deliver(partition, m), delayMs).unref();
+      },
+      working: () => {},
+    });
+  }
+
+  private deliverEvent(c: { queue: Stored[]; fn: ((m: Delivery) => void) | undefined }, m: Stored): void {
+    const fn = c.fn;
+    if (!fn || m.inFlight) return;
+    m.inFlight = true;
+    m.deliveries++;
+    let settled = false;
+    fn({
+      subject: m.subject,
+      data: m.data,
+      deliveryCount: m.deliveries,
+      recovery: false,
+      ack: () => {
+        if (settled) return;
+        settled = true;
+        const i = c.queue.indexOf(m);
+        if (i >= 0) c.queue.splice(i, 1);
+      },
+      nak: (delayMs = 0) => {
+        if (settled) return;
+        settled = true;
+        m.inFlight = false;
+        setTimeout(() => this.deliverEvent(c, m), delayMs).unref();
       },
       working: () => {},
     });

@@ -10,7 +10,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import type { Bus, Delivery, PartitionConsumer } from './types.ts';
+import type { Bus, Delivery, EventConsumer, PartitionConsumer } from './types.ts';
 import type { Subjects } from './subjects.ts';
 import { BusUnavailableError } from './errors.ts';
 
@@ -147,6 +147,37 @@ export class NatsBus implements Bus {
       stop: async () => {
         messages.stop();
         await closed;
+      },
+    };
+  }
+
+  async consumeEvents(name: string, onMessage: (m: Delivery) => void): Promise<EventConsumer> {
+    if (!this.js) throw new BusUnavailableError('the NATS bus is not started');
+    const durable = `${this.opts.streamPrefix}_${name}`;
+    try {
+      await this.jsm!.consumers.info(this.eventsStream, durable);
+    } catch {
+      // First process to open it: from now on. Several processes may race here;
+      // adding a consumer with the same configuration is idempotent.
+      await this.jsm!.consumers.add(this.eventsStream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        filter_subject: this.subjects.allEvents(),
+        ack_wait: nanos(this.opts.ackWaitMs),
+        max_ack_pending: this.opts.maxAckPending,
+        max_deliver: -1,
+      });
+    }
+    const consumer = await this.js.consumers.get(this.eventsStream, durable);
+    const messages = await consumer.consume({
+      max_messages: 256,
+      callback: (m: JsMsg) => onMessage(toDelivery(m, false)),
+    });
+    return {
+      stop: async () => {
+        messages.stop();
+        await messages.closed().catch(() => undefined);
       },
     };
   }

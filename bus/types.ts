@@ -19,6 +19,13 @@ export interface Bus {
    * redelivered first, in order.
    */
   consumePartition(partition: number, onMessage: (m: Delivery) => void): Promise<PartitionConsumer>;
+  /**
+   * A durable consumer of every domain event (`<prefix>.*.events.>`), shared by every
+   * process that opens the same `name`: each event goes to one of them and is
+   * redelivered until acknowledged. It starts with events published after it was
+   * first created; the events of a stopped runtime wait for its next start.
+   */
+  consumeEvents(name: string, onMessage: (m: Delivery) => void): Promise<EventConsumer>;
   /** Non-durable publish (replies, notifications). Never throws. */
   notify(subject: string, data: Uint8Array): void;
   /** Non-durable subscription (request/reply inboxes, live views). */
@@ -48,6 +55,12 @@ export interface Delivery {
   nak(delayMs?: number): void;
   /** Extend the ack deadline while work continues (e.g. the database is down). */
   working(): void;
+}
+
+/** A running events consumer. */
+export interface EventConsumer {
+  /** Stops delivering; unacked events stay with the bus. Safe to call twice. */
+  stop(): Promise<void>;
 }
 
 /** A running partition consumer. */
