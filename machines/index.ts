@@ -5,3 +5,4 @@ export { gate, GateDecided, GateSettled, GateOutcome, GateEvent, GateRetry, type
 export { orderEntity, orderMachine, OrderEvent, type OrderContext } from './order/index.ts';
 export { bidEntity, bidMachine, BidEvent, type BidContext } from './bid/index.ts';
 export { contactEntity, contactMachine, ContactEvent, type ContactContext } from './contact/index.ts';
+export { ticketEntity, ticketMachine, TicketEvent, TICKET_STATES, type TicketContext, type TicketState, type Deployment as TicketDeployment } from './ticket/index.ts';
