@@ -41,8 +41,17 @@ export const PlannedAction = z.object({
   params: z.record(z.string(), z.unknown()),
   /** One line for people: the approval queue shows it, the run record lists it. */
   preview: z.string().min(1).max(2000),
-  /** What the action concerns, e.g. `deal/D-1`, for the run record. */
+  /**
+   * What the action concerns, `<kind>/<key>` (e.g. `deal/D-1`): the run record lists
+   * it, and while an action of the same type for the same target still waits (for
+   * approval, a hold, an escalation) the agent does not ask again.
+   */
   target: z.string().max(300).optional(),
+  /**
+   * A message for an entity actor once the action is done, e.g. `contact.touch` after
+   * an engagement email went out, so the next run sees the contact as touched.
+   */
+  onDone: z.object({ to: z.object({ kind: z.string().min(1).max(100), key: z.string().min(1).max(200) }), event: z.object({ type: z.string().min(1).max(200) }).passthrough() }).optional(),
 });
 export type PlannedAction = z.infer<typeof PlannedAction>;
 

@@ -5,6 +5,9 @@ import { BidEvents } from './events/bid.ts';
 import { ContactEvents } from './events/contact.ts';
 import { LeadEvents } from './events/lead.ts';
 import { AutomationEvents } from './events/automation.ts';
+import { ClientEvents } from './events/client.ts';
+import { AgentEvents } from './events/agent.ts';
+import { TicketEvents } from './events/ticket.ts';
 
 /**
  * The domain event catalogue: one zod schema per event, checked when an actor
@@ -20,6 +23,9 @@ export const DomainEvents = {
   ...ContactEvents,
   ...LeadEvents,
   ...AutomationEvents,
+  ...ClientEvents,
+  ...AgentEvents,
+  ...TicketEvents,
 } as const satisfies Record<string, z.ZodType>;
 
 /** A name in the catalogue, `<entity>.<event>`. */

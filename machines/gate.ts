@@ -126,10 +126,10 @@ type Args<C> = { context: C; event: { type: string; at?: string } };
 export interface GateOptions<C extends GateContext> {
   /** Unique within the machine; names the gate's record and its state node id (`gate_<name>`). */
   name: string;
-  /** The effect's action type, e.g. `email.send`. */
-  actionType: string;
+  /** The effect's action type, e.g. `email.send`; a function of the context for gates whose action is data (agents' tasks). */
+  actionType: string | ((args: Args<C>) => string);
   /** The agent on whose behalf it acts. */
-  agent: string;
+  agent: string | ((args: Args<C>) => string);
   params: (args: Args<C>) => Record<string, unknown>;
   /** One line for the approval queue. @default the action type and its params */
   preview?: (args: Args<C>) => string;
@@ -145,6 +145,8 @@ export interface GateOptions<C extends GateContext> {
   onDone?: unknown[];
   /** Actions to run when the effect failed (or was blocked at execution), before leaving. */
   onFailed?: unknown[];
+  /** Actions to run when the decision is known and the request waits (for a person's approval, or held by a daily limit). */
+  onWaiting?: unknown[];
 }
 
 /**
@@ -198,9 +200,9 @@ export function gate<C extends GateContext>(o: GateOptions<C>): GateNode {
   const decided = [
     { guard: outcome('auto'), target: 'approved', actions: fromDecision },
     { guard: outcome('dry_run'), target: 'approved', actions: fromDecision },
-    { guard: outcome('approval'), target: 'awaitingApproval', actions: fromDecision },
+    { guard: outcome('approval'), target: 'awaitingApproval', actions: [fromDecision, ...(o.onWaiting ?? [])] },
     { guard: outcome('blocked'), target: o.targets.blocked ?? 'blocked', actions: fromDecision },
-    { guard: outcome('held'), target: 'held', actions: fromDecision },
+    { guard: outcome('held'), target: 'held', actions: [fromDecision, ...(o.onWaiting ?? [])] },
   ];
   const settledBy = (status: GateStatus) => record((_, e) => ({ status, decidedBy: e.by as string, reason: (e.note as string | null) ?? null }));
   const done = { guard: mine, target: o.targets.done, actions: [record((_, e) => ({ status: 'done', result: e.result ?? null })), ...(o.onDone ?? [])] };
@@ -227,7 +229,7 @@ export function gate<C extends GateContext>(o: GateOptions<C>): GateNode {
         const prev = context.gates[name];
         const next: GateRecord = {
           request: (prev?.request ?? 0) + 1,
-          actionType: o.actionType,
+          actionType: typeof o.actionType === 'function' ? o.actionType({ context, event: event as Args<C>['event'] }) : o.actionType,
           status: 'deciding',
           effectId: null,
           approvalId: null,
@@ -248,11 +250,11 @@ export function gate<C extends GateContext>(o: GateOptions<C>): GateNode {
           const gateParams: GateParams = {
             name,
             request: args.context.gates[name]!.request,
-            agent: o.agent,
+            agent: typeof o.agent === 'function' ? o.agent(args) : o.agent,
             preview: o.preview ? o.preview(args) : '',
             ...(o.expiresInMs !== undefined ? { expiresInMs: o.expiresInMs } : {}),
           };
-          return { actionType: o.actionType, params: o.params(args), gate: gateParams };
+          return { actionType: args.context.gates[name]!.actionType, params: o.params(args), gate: gateParams };
         },
       },
     ],

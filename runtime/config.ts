@@ -54,6 +54,17 @@ export const RuntimeConfig = z
     dryRun: z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]).default(false),
     /** `CADRE_MAX_RECIPIENTS`: most recipients of one outbound message (the no-spam policy). @default 25 */
     maxRecipients: int(1, 10_000).default(25),
+    /** `CADRE_TIMEZONE`: the time zone of a tenant's schedules when they are first created (an IANA name). @default 'UTC' */
+    timezone: z
+      .string()
+      .refine((tz) => validTimeZone(tz), 'must be an IANA time zone such as UTC or America/New_York')
+      .default('UTC'),
+    /** `CADRE_SCHEDULE_GRACE_MS`: an occurrence later than this when the scheduler sees it was missed while down (its schedule's policy applies). @default 300000 */
+    scheduleGraceMs: int(1000, 7 * 24 * 3600 * 1000).default(300_000),
+    /** `CADRE_SCHEDULER_TICK_MS`: how often the scheduler looks for due occurrences and queued runs. @default 15000 */
+    schedulerTickMs: int(100, 3600_000).default(15_000),
+    /** `CADRE_PLANNING_CONCURRENCY`: runs one process plans at once. @default 2 */
+    planningConcurrency: int(1, 64).default(2),
     /** `CADRE_LOG_LEVEL` @default 'info' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -89,7 +100,21 @@ const ENV: Record<string, keyof z.input<typeof RuntimeConfig>> = {
   CADRE_LEARN_AFTER: 'learnAfter',
   CADRE_DRY_RUN: 'dryRun',
   CADRE_MAX_RECIPIENTS: 'maxRecipients',
+  CADRE_TIMEZONE: 'timezone',
+  CADRE_SCHEDULE_GRACE_MS: 'scheduleGraceMs',
+  CADRE_SCHEDULER_TICK_MS: 'schedulerTickMs',
+  CADRE_PLANNING_CONCURRENCY: 'planningConcurrency',
 };
+
+/** Whether `tz` is a time zone this Node knows. */
+export function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A configuration value was refused; the message names the variable and the rule. */
 export class ConfigError extends Error {

@@ -16,6 +16,14 @@ import { BUILTIN_EFFECTS } from './builtin-effects.ts';
 import { ReadModel } from './read/index.ts';
 import { Approvals, Gate, GateSettings, Proposals, readAudit, type AuditQuery, type AuditRow } from './gate/index.ts';
 import { Inspection } from './inspect/index.ts';
+import { Agents } from './agents/service.ts';
+import { agentEntity } from '../agents/machine.ts';
+import { taskEntity } from '../agents/task.ts';
+import type { AgentDefinition, Planner } from '../agents/types.ts';
+import { DEFAULT_AGENTS } from '../agents/registry.ts';
+import { plannerFromEnv } from '../agents/planners/index.ts';
+import { ticketEntity } from '../machines/ticket/index.ts';
+import { loadNotifyConfig, notifyEffects } from './notify/index.ts';
 
 /** The runtime's lifecycle: initialized → starting → running → stopping → stopped, or failed. */
 export type RuntimeState = 'initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -26,6 +34,14 @@ export interface RuntimeOptions {
   entities?: EntityDefinition[];
   /** Effect handlers, one per action type. */
   effects?: EffectHandler[];
+  /**
+   * The department agents (agents/registry.ts). Their `agent` and `task` kinds are
+   * registered beside `entities`. An empty list runs no agents, schedules or reactions.
+   * @default the five department agents
+   */
+  agents?: readonly AgentDefinition[];
+  /** Who plans runs. @default Claude when ANTHROPIC_API_KEY is set, else the rule-based planner */
+  planner?: Planner;
   /** @default the system clock */
   clock?: Clock;
   log?: Logger;
@@ -87,6 +103,8 @@ export class Runtime {
   read!: ReadModel;
   /** Live inspection of committed transitions, for `GET /v1/inspect` (docs/inspect.md). */
   inspection!: Inspection;
+  /** The department agents: schedules, runs, reactions, delegations (docs/agents.md). */
+  agents!: Agents;
   private maintenance?: NodeJS.Timeout;
 
   constructor(
@@ -130,6 +148,7 @@ export class Runtime {
       if (this.runsEffects) {
         this.effects.start();
         this.approvals.start(() => this.ownership.owned());
+        if (this.agents.definitions.length > 0) await this.agents.start();
       }
       this.maintenance = setInterval(() => void this.maintain(), 10_000);
       this.maintenance.unref();
@@ -151,6 +170,7 @@ export class Runtime {
       this.host.beginStop();
       clearInterval(this.maintenance);
       this.timers.stop();
+      await this.agents.stop();
       this.effects.stop();
       this.approvals.stop();
       await this.ownership.stop();
@@ -194,6 +214,10 @@ export class Runtime {
     this.scripts = new ScriptJobs(this.db, { nodeId: c.nodeId, clock: this.clock, log: this.log });
     if (!this.options.effects?.some((h) => h.actionType === SCRIPT_RUN)) this.effects.register(scriptRunEffect(this.scripts));
     for (const h of BUILTIN_EFFECTS) if (!this.options.effects?.some((o) => o.actionType === h.actionType)) this.effects.register(h);
+    // notify.send and email.send: recorded, and delivered when a webhook or a mail transport is configured (docs/notifications.md).
+    for (const h of notifyEffects(this.db, this.clock, loadNotifyConfig(process.env), this.log)) {
+      if (!this.options.effects?.some((o) => o.actionType === h.actionType)) this.effects.register(h);
+    }
     this.inspection = new Inspection(this.bus, this.subjects, (kind) => this.host.kinds.get(kind)?.machine, this.log);
     this.host = new ActorHost({
       db: this.db,
@@ -216,7 +240,10 @@ export class Runtime {
       },
       timerSettled: (id) => this.timers.settled(id),
     });
-    for (const e of this.options.entities ?? [dealEntity, orderEntity, bidEntity, contactEntity]) this.host.register(e);
+    const entities = [...(this.options.entities ?? [dealEntity, orderEntity, bidEntity, contactEntity, ticketEntity])];
+    const definitions = this.options.agents ?? DEFAULT_AGENTS;
+    if (definitions.length > 0) for (const e of [agentEntity, taskEntity]) if (!entities.some((x) => x.kind === e.kind)) entities.push(e);
+    for (const e of entities) this.host.register(e);
     this.timers = new TimerService(this.db, this.clock, owned, (m) => this.host.deliverLocal(m), this.log);
     this.ownership =
       c.databaseUrl && c.natsUrl
@@ -224,6 +251,19 @@ export class Runtime {
         : new AllPartitions(c.partitions);
     this.send = new Sender(this.db, this.bus, this.subjects, this.relay, this.clock, c.maxMessageBytes);
     this.operator = new Operator(this.db, this.send, this.clock);
+    this.agents = new Agents({
+      db: this.db,
+      bus: this.bus,
+      clock: this.clock,
+      log: this.log.child({ component: 'agents' }),
+      send: this.send,
+      relay: this.relay,
+      read: this.read,
+      settings,
+      definitions,
+      planner: this.options.planner ?? plannerFromEnv(process.env, this.log),
+      config: c,
+    });
   }
 
   private async close(): Promise<void> {

@@ -6,6 +6,8 @@ import { createRuntime, loadConfig, ManualClock, type Clock, type EffectHandler,
 import { dealEntity, type EntityDefinition } from '../../machines/index.ts';
 import { createTestDatabase, openTestPglite } from './db.ts';
 import { counterEntity } from './machines.ts';
+import type { AgentDefinition, Planner } from '../../agents/types.ts';
+import { rulesPlanner } from '../../agents/planners/rules.ts';
 
 /** NATS on this machine; tests make their own streams under a unique prefix. */
 export const NATS_URL = process.env.CADRE_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -16,8 +18,18 @@ export interface TestEnv {
   readonly clock: ManualClock;
   /** The configuration every runtime of this env uses (plus overrides). */
   config(overrides?: Partial<RuntimeConfig>): RuntimeConfig;
-  /** Starts a runtime on this env; stopped by cleanup if still running. */
-  start(opts?: { clock?: Clock; entities?: EntityDefinition[]; effects?: EffectHandler[]; overrides?: Partial<RuntimeConfig> }): Promise<Runtime>;
+  /**
+   * Starts a runtime on this env; stopped by cleanup if still running. No department
+   * agents run unless `agents` names them (the default of a real runtime is all five).
+   */
+  start(opts?: {
+    clock?: Clock;
+    entities?: EntityDefinition[];
+    effects?: EffectHandler[];
+    overrides?: Partial<RuntimeConfig>;
+    agents?: readonly AgentDefinition[];
+    planner?: Planner;
+  }): Promise<Runtime>;
   /** Stops the runtimes, drops the database and deletes the streams. */
   cleanup(): Promise<void>;
 }
@@ -59,6 +71,8 @@ export async function makeEnv(backend: 'embedded' | 'services'): Promise<TestEnv
         clock: opts.clock ?? clock,
         entities: opts.entities ?? [dealEntity, counterEntity],
         effects: opts.effects,
+        agents: opts.agents ?? [],
+        planner: opts.planner ?? rulesPlanner,
       });
       await rt.start();
       runtimes.push(rt);
