@@ -243,6 +243,8 @@ function touchAction(c: OverdueContact & { email: string }): PlannedAction {
       2000,
     ),
     target: `contact/${c.key}`,
+    // Once sent, the email is the touch the 21-day clock waits for.
+    onDone: { to: { kind: 'contact', key: c.key }, event: { type: 'contact.touch', activity: 'email', by: 'sales' } },
   };
 }
 

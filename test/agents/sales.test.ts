@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DelegateParams, EmailParams, NotifyParams } from '../../agents/actions.ts';
 import { SalesInputError, salesAgent } from '../../agents/sales/index.ts';
 import { taskEntity } from '../../agents/task.ts';
+import { agentEntity } from '../../agents/machine.ts';
 import { Plan, type Check, type PlannedAction } from '../../agents/types.ts';
 import { bidEntity, contactEntity, dealEntity, orderEntity } from '../../machines/index.ts';
 import { planContext } from '../support/agents.ts';
@@ -59,7 +60,7 @@ async function earlierDraft(kit: EntityKit, runId: string, action: PlannedAction
 const touch = (key: string, to: string): PlannedAction => ({ actionType: 'email.send', params: { to, subject: 'Checking in', body: 'Hello' }, preview: `Touch ${key}`, target: `contact/${key}` });
 
 describe('sales agent checks (embedded runtime)', () => {
-  const kits = useEntityKits(() => makeEnv('embedded'), { entities: [dealEntity, contactEntity, bidEntity, orderEntity, taskEntity] });
+  const kits = useEntityKits(() => makeEnv('embedded'), { entities: [dealEntity, contactEntity, bidEntity, orderEntity, taskEntity, agentEntity] });
 
   it('is defined as data: jobs with their crons, reactions, the deal-review task and tools', () => {
     expect(salesAgent.name).toBe('sales');
@@ -253,6 +254,8 @@ describe('sales agent checks (embedded runtime)', () => {
       expect(ana).toMatchObject({ to: 'ana@acme.example', subject: 'Checking in with Acme', related: 'contact/C-1' });
       expect(ana.body).toMatch(/^Hi Ana,\n\n/);
       expect(ana.body).toMatch(/Best regards,\nben$/);
+      // Once sent, the email is the contact's touch.
+      expect(plan.actions[0]!.onDone).toEqual({ to: { kind: 'contact', key: 'C-1' }, event: { type: 'contact.touch', activity: 'email', by: 'sales' } });
       expect(plan.actions[0]!.preview).toMatch(/^Engagement touch to Ana Ruiz <ana@acme\.example> \(Acme, Purchasing Manager\): 1 day overdue, last touch never, priority \d+$/);
       // No email to the bid's submitter: the bid machine follows up itself.
       expect(of(plan, 'email.send').map((a) => email(a).to)).not.toContain('sam@acme.example');
@@ -305,6 +308,37 @@ describe('sales agent checks (embedded runtime)', () => {
       const params = plan.actions[0]!.params as { query: string; reason: string };
       expect(params.query).toContain('"Kitchen remodel"');
       expect(params.reason).toBe('The pipeline is thin (2 open deals, fewer than 5) and no engagement is overdue.');
+    });
+
+    it('asks delivery about order exceptions at most every four hours while they remain', async () => {
+      const kit = await kits();
+      await kit.send(kit.at('order', 'O-1'), broken);
+      for (const key of ['D-1', 'D-2', 'D-3', 'D-4', 'D-5']) await kit.send(kit.at('deal', key), { type: 'deal.create', title: `Deal ${key}`, value: 1_000 });
+      const delegates = (p: Plan) => of(p, 'agent.delegate');
+      const first = await run(kit, job('hourly-cycle').check, 'hourly-cycle');
+      expect(delegates(first)).toHaveLength(1);
+      // The agent acts on that plan: its own record of the delegation is in its snapshot.
+      const sales = kit.at('agent', 'sales');
+      await kit.send(sales, {
+        type: 'agent.run',
+        runId: 'r-1',
+        job: 'hourly-cycle',
+        trigger: 'schedule',
+        planner: 'rules',
+        summary: first.summary,
+        findings: {},
+        actions: delegates(first),
+        hints: [],
+        delegation: null,
+        requestedAt: new Date(kit.clock.now()).toISOString(),
+      });
+      const second = await run(kit, job('hourly-cycle').check, 'hourly-cycle');
+      expect(delegates(second)).toEqual([]);
+      expect(second.hints.join('\n')).toMatch(/delivery was asked at .* already; asking again after 4 h/);
+      expect(second.summary).toContain('1 order in exceptions, already with delivery.');
+      // Five hours later (the delegation timed out unanswered: no delivery agent here), asked again.
+      await kit.advance(5 * 3_600_000);
+      expect(delegates(await run(kit, job('hourly-cycle').check, 'hourly-cycle'))).toHaveLength(1);
     });
 
     it('nothing to do: no contact overdue, no bid due, no exception, 5 open deals: no actions, a hint why no research', async () => {
