@@ -27,13 +27,13 @@ export interface Schedule {
 export const SchedulePatch = z
   .object({
     enabled: z.boolean().optional(),
-    cron: z.string().min(9).max(100).optional(),
+    cron: z.string().min(1).max(100).optional(),
     timezone: z.string().min(1).max(64).optional(),
     missed: z.enum(['skip', 'run_once']).optional(),
     timeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
   })
   .strict()
-  .refine((p) => Object.keys(p).length > 0, 'give at least one of enabled, cron, timezone, missed, timeoutMs');
+  .refine((p) => Object.values(p).some((v) => v !== undefined), 'give at least one of enabled, cron, timezone, missed, timeoutMs');
 export type SchedulePatch = z.infer<typeof SchedulePatch>;
 
 /** A schedule, a cron expression or a time zone was refused; the message says why. */

@@ -14,8 +14,9 @@
  *   `cadre_metrics_database_up` is 0.
  *
  * The names of the reference's "Metrics to Track" (shared/reference
- * hourly-cycle-and-policies.md) map as {@link METRICS} lists; the agents'
- * metrics (cycles, planned actions, engagement, Gmail) come with the agents.
+ * hourly-cycle-and-policies.md) map as {@link METRICS} lists; the agents' runs
+ * (cycles) are `cadre_agent_runs` by status; their other metrics (planned actions,
+ * engagement, Gmail) come with the agents.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Runtime } from '../runtime.ts';
@@ -45,6 +46,7 @@ export const METRICS: readonly MetricDoc[] = [
   { name: 'cadre_outbox_waiting', type: 'gauge', labels: [], source: 'database', help: 'Messages committed and not yet published on the bus (the bus lag)' },
   { name: 'cadre_outbox_oldest_age_seconds', type: 'gauge', labels: [], source: 'database', help: 'Age of the oldest message waiting in the outbox; 0 when it is empty' },
   { name: 'cadre_sandbox_jobs', type: 'gauge', labels: ['tenant', 'status'], source: 'database', reference: 'agent.sandbox.jobs_count, agent.sandbox.fail_rate (failed / (succeeded + failed))', help: 'Script jobs recorded, by status (queued, running, succeeded, failed)' },
+  { name: 'cadre_agent_runs', type: 'gauge', labels: ['tenant', 'agent', 'status'], source: 'database', reference: 'agent.cycles', help: 'Runs of department agents by status (queued, planning, acting, completed, failed, skipped); completed and failed only grow' },
   { name: 'cadre_actors', type: 'gauge', labels: ['kind', 'state'], source: 'database', reference: 'agent.orders.exceptions (kind="order", state=~"exceptions.*")', help: 'Actors by kind and current state' },
   { name: 'cadre_metrics_database_up', type: 'gauge', labels: [], source: 'database', help: '1 when the database answered the last scrape, else 0 (the database series are then missing)' },
   { name: 'cadre_transitions_total', type: 'counter', labels: [], source: 'process', help: 'Transitions committed by this node' },
@@ -64,6 +66,7 @@ interface Snapshot {
   outbox: { n: number; oldest: Date | null };
   jobs: { tenant: string; status: string; n: number }[];
   actors: { kind: string; state: string; n: number }[];
+  runs: { tenant: string; agent: string; status: string; n: number }[];
 }
 
 /** What {@link createMetrics} takes. */
@@ -141,6 +144,9 @@ export function createMetrics(rt: Runtime, opts: MetricsOptions = {}): Registry 
   dbGauge('cadre_sandbox_jobs', (m, s) => {
     for (const r of s.jobs) m.set({ tenant: r.tenant, status: r.status }, r.n);
   });
+  dbGauge('cadre_agent_runs', (m, s) => {
+    for (const r of s.runs) m.set({ tenant: r.tenant, agent: r.agent, status: r.status }, r.n);
+  });
   dbGauge('cadre_actors', (m, s) => {
     for (const r of s.actors) m.set({ kind: r.kind, state: r.state }, r.n);
   });
@@ -193,7 +199,7 @@ async function readSnapshot(rt: Runtime): Promise<Snapshot | null> {
   const db = rt.db;
   try {
     const n = <T extends { n: unknown }>(rows: T[]) => rows.map((r) => ({ ...r, n: Number(r.n) }));
-    const [audit, approvals, deadLetters, effects, outbox, jobs, actors] = await Promise.all([
+    const [audit, approvals, deadLetters, effects, outbox, jobs, actors, runs] = await Promise.all([
       db.query<{ tenant: string; action_type: string | null; entry: string; outcome: string; n: number }>(
         `SELECT tenant, action_type, entry, outcome, count(*) AS n FROM audit_log GROUP BY tenant, action_type, entry, outcome`,
       ),
@@ -203,6 +209,7 @@ async function readSnapshot(rt: Runtime): Promise<Snapshot | null> {
       db.query<{ n: number; oldest: Date | null }>(`SELECT count(*) AS n, min(created_at) AS oldest FROM outbox`),
       db.query<{ tenant: string; status: string; n: number }>(`SELECT tenant, status, count(*) AS n FROM script_jobs GROUP BY tenant, status`),
       db.query<{ kind: string; state: string; n: number }>(`SELECT kind, state, count(*) AS n FROM actors GROUP BY kind, state`),
+      db.query<{ tenant: string; agent: string; status: string; n: number }>(`SELECT tenant, agent, status, count(*) AS n FROM agent_runs GROUP BY tenant, agent, status`),
     ]);
     const box = outbox[0];
     return {
@@ -213,6 +220,7 @@ async function readSnapshot(rt: Runtime): Promise<Snapshot | null> {
       outbox: { n: Number(box?.n ?? 0), oldest: box?.oldest ? new Date(box.oldest) : null },
       jobs: n(jobs),
       actors: n(actors),
+      runs: n(runs),
     };
   } catch (err) {
     rt.log.warn({ err }, 'metrics: the database did not answer; its series are left out of this scrape');

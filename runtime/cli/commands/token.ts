@@ -33,9 +33,16 @@ export function registerToken(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, opts: By & { name?: string }) => {
       const t = parseTenant(name);
-      const made = await withRuntime({}, (rt) => tokensOf(rt).createTenant(t, opts.name?.trim() || t, byOf(opts)));
+      const made = await withRuntime({}, async (rt) => {
+        const m = await tokensOf(rt).createTenant(t, opts.name?.trim() || t, byOf(opts));
+        // Its agents' schedules, as POST /v1/tenants does (kept as they are when the tenant existed).
+        return { ...m, schedules: await rt.agents.ensureTenant(m.tenant) };
+      });
       if (opts.json) printJson(made);
-      else line(made.created ? `created tenant ${made.tenant} (${made.name})` : `tenant ${made.tenant} exists already (${made.name})`);
+      else {
+        line(made.created ? `created tenant ${made.tenant} (${made.name})` : `tenant ${made.tenant} exists already (${made.name})`);
+        if (made.schedules > 0) line(`${made.schedules} agent schedule(s) created: cadre schedules list --tenant ${made.tenant}`);
+      }
     });
 
   tenant

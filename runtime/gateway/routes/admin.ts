@@ -2,7 +2,8 @@
  * Tenants and tokens (admin):
  *
  * - `POST /v1/tenants` `{tenant, name}`: the instance admin only. 201 when made,
- *   200 when the tenant existed (its name is kept).
+ *   200 when the tenant existed (its name is kept). Either way the tenant's agents
+ *   have their schedules afterwards (`rt.agents.ensureTenant`).
  * - `GET /v1/tenants`: the instance admin sees every tenant; a tenant's token its own.
  * - `POST /v1/tokens` `{role, name, tenant?}`: an admin of the tenant, or the instance
  *   admin naming the tenant (in the body, `X-Cadre-Tenant` or `?tenant=`). Answers
@@ -108,6 +109,8 @@ export async function adminRoutes(app: FastifyInstance, { runtime: rt, tokens }:
     requireInstanceAdmin(request);
     const { tenant, name } = request.body;
     const made = await tokens.createTenant(tenant, name, decider(request));
+    // Its agents' schedules, from the definitions (kept as they are when the tenant existed).
+    await rt.agents.ensureTenant(made.tenant);
     const row = (await tokens.getTenant(made.tenant))!;
     const body = { tenant: row.tenant, name: row.name, createdBy: row.created_by, createdAt: isoOf(row.created_at) };
     if (made.created) return reply.status(201).send({ ...body, created: true as const });
