@@ -1,15 +1,7 @@
-import Anthropic, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-  AuthenticationError,
-  BadRequestError,
-  NotFoundError,
-  PermissionDeniedError,
-  RateLimitError,
-  UnprocessableEntityError,
-} from '@anthropic-ai/sdk';
+// The SDK is loaded on first use (`sdk()`): it costs most of a second to import, and
+// processes that never plan with Claude (the CLI, nodes without a key) never pay it.
+import type Anthropic from '@anthropic-ai/sdk';
+import type { APIError } from '@anthropic-ai/sdk';
 import type { ContentBlockParam, MessageParam, Tool as SdkTool, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { z } from 'zod';
 import type { ToolSpec } from '../tools.ts';
@@ -62,17 +54,22 @@ export function createAnthropicAdapter(options: AnthropicOptions): ModelAdapter 
   const parsed = AnthropicOptions.safeParse(options);
   if (!parsed.success) throw new AnthropicConfigError(`invalid Anthropic options:\n${z.prettifyError(parsed.error)}`);
   const cfg: Resolved = Object.freeze(parsed.data);
-  const client = new Anthropic({
-    apiKey: cfg.apiKey,
-    // Explicit, so that no ANTHROPIC_AUTH_TOKEN or ANTHROPIC_BASE_URL of the process changes where the key goes.
-    authToken: null,
-    baseURL: cfg.baseURL ?? 'https://api.anthropic.com',
-    timeout: cfg.timeoutMs,
-    maxRetries: cfg.maxRetries,
-  });
+  let client: Promise<Anthropic> | undefined;
+  const clientOf = () =>
+    (client ??= sdk().then(
+      (m) =>
+        new m.default({
+          apiKey: cfg.apiKey,
+          // Explicit, so that no ANTHROPIC_AUTH_TOKEN or ANTHROPIC_BASE_URL of the process changes where the key goes.
+          authToken: null,
+          baseURL: cfg.baseURL ?? 'https://api.anthropic.com',
+          timeout: cfg.timeoutMs,
+          maxRetries: cfg.maxRetries,
+        }),
+    ));
   return Object.freeze({
     model: cfg.model,
-    start: (conversation: { system: string; tools: ToolSpec[] }) => new AnthropicSession(client, cfg, conversation.system, conversation.tools.map(sdkTool)),
+    start: (conversation: { system: string; tools: ToolSpec[] }) => new AnthropicSession(clientOf, cfg, conversation.system, conversation.tools.map(sdkTool)),
   });
 }
 
@@ -80,7 +77,7 @@ export function createAnthropicAdapter(options: AnthropicOptions): ModelAdapter 
 class AnthropicSession implements ModelSession {
   private readonly messages: MessageParam[] = [];
   constructor(
-    private readonly client: Anthropic,
+    private readonly client: () => Promise<Anthropic>,
     private readonly cfg: Resolved,
     private readonly system: string,
     private readonly tools: SdkTool[],
@@ -89,13 +86,15 @@ class AnthropicSession implements ModelSession {
   async send(input: string | ToolResult[], opts: { signal: AbortSignal }): Promise<ModelTurn> {
     this.messages.push({ role: 'user', content: typeof input === 'string' ? input : input.map(toolResultBlock) });
     let res: Anthropic.Message;
+    const client = await this.client();
+    const errors = await sdk();
     try {
-      res = await this.client.messages.create(
+      res = await client.messages.create(
         { model: this.cfg.model, max_tokens: this.cfg.maxTokens, system: this.system, messages: this.messages, tools: this.tools },
         { signal: opts.signal, timeout: this.cfg.timeoutMs },
       );
     } catch (e) {
-      throw toModelError(e, opts.signal, this.cfg);
+      throw toModelError(e, opts.signal, this.cfg, errors);
     }
     // The answer goes back as it came (thinking blocks included): the API checks them on the next call.
     this.messages.push({ role: 'assistant', content: res.content.map(asParam) });
@@ -124,7 +123,8 @@ function asParam(block: Anthropic.ContentBlock): ContentBlockParam {
  * The SDK's error as a `ModelError` naming its cause. An abort by the run's
  * signal rejects with the signal's reason, as every planner does.
  */
-export function toModelError(e: unknown, signal: AbortSignal, cfg: Pick<Resolved, 'timeoutMs' | 'maxRetries' | 'model' | 'baseURL'>): unknown {
+export function toModelError(e: unknown, signal: AbortSignal, cfg: Pick<Resolved, 'timeoutMs' | 'maxRetries' | 'model' | 'baseURL'>, m: Sdk): unknown {
+  const { APIError, APIUserAbortError, APIConnectionTimeoutError, APIConnectionError, AuthenticationError, PermissionDeniedError, RateLimitError, NotFoundError, BadRequestError, UnprocessableEntityError } = m;
   if (signal.aborted) return signal.reason;
   if (!(e instanceof APIError)) return e;
   const attempts = cfg.maxRetries > 0 ? ` (after ${cfg.maxRetries + 1} attempts)` : '';
@@ -151,6 +151,13 @@ export function toModelError(e: unknown, signal: AbortSignal, cfg: Pick<Resolved
   if (status === 529) return new ModelError('overloaded', `Claude API: overloaded (529${detail})${attempts}`, status, { cause: e });
   if (status !== null && status >= 500) return new ModelError('server_error', `Claude API: server error (${status}${detail})${attempts}`, status, { cause: e });
   return new ModelError('api_error', `Claude API: error (${status ?? 'no status'}${detail})`, status, { cause: e });
+}
+
+type Sdk = typeof import('@anthropic-ai/sdk');
+let loaded: Promise<Sdk> | undefined;
+/** The SDK module, imported once, on first use. */
+function sdk(): Promise<Sdk> {
+  return (loaded ??= import('@anthropic-ai/sdk'));
 }
 
 /** ` invalid_request_error: the message`, from the error body the API sent. */
