@@ -173,8 +173,8 @@ export async function hourlyCycle(ctx: PlanContext): Promise<Plan> {
   return { summary, findings, actions, hints: hints.slice(0, 20) };
 }
 
-/** How long after asking delivery about order exceptions the cycle may ask again (while they remain). */
-export const REDELEGATE_AFTER_MS = 4 * 3_600_000;
+/** How long after asking delivery about order exceptions the cycle may ask again (while they remain): once a day. */
+export const REDELEGATE_AFTER_MS = 24 * 3_600_000;
 
 /**
  * When this agent last asked `to` for `task`, if that delegation is still open or

@@ -15,6 +15,8 @@ import { registerGate } from './commands/gate.ts';
 import { registerToken } from './commands/token.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerNotify } from './commands/notify.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerAgents } from './commands/agents.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -56,5 +58,7 @@ export function buildProgram(): Command {
   registerToken(program);
   registerInspect(program);
   registerNotify(program);
+  registerDemo(program);
+  registerAgents(program);
   return program;
 }

@@ -235,6 +235,28 @@ describe('reactions across two processes (PostgreSQL + NATS)', () => {
   let env: TestEnv;
   afterEach(() => env?.cleanup());
 
+  it('an occurrence fires once when two processes look at the same moment', async () => {
+    env = await makeEnv('services');
+    const calls = { job: [] as PlanContext[], reactions: [] as PlanContext[] };
+    const defs = definitions(calls);
+    const email = recordingEmail();
+    const a = await env.start({ entities: [dealEntity], agents: defs, effects: [email], overrides: { nodeId: 'node-a' } });
+    const b = await env.start({ entities: [dealEntity], agents: defs, effects: [email], overrides: { nodeId: 'node-b' } });
+    await a.agents.ensureTenant(T);
+    await b.agents.ensureTenant(T); // the second finds them there
+    env.clock.set(Date.parse('2026-01-06T08:00:01Z'));
+    await Promise.all([a.agents.kick(), b.agents.kick(), a.agents.kick(), b.agents.kick()]);
+    const runs = await eventually(async () => {
+      const r = (await a.agents.runs.list(T)).items;
+      return r.length > 0 && r.every((x) => x.status === 'completed') ? r : undefined;
+    }, 30_000);
+    await Promise.all([a.agents.idle(), b.agents.idle()]);
+    expect(runs).toHaveLength(1);
+    expect(calls.job).toHaveLength(1);
+    expect(email.sent).toHaveLength(0); // supervised: both follow-ups wait for a person
+    expect((await a.agents.runs.list(T)).items).toHaveLength(1);
+  });
+
   it('deal.closed for a won deal reaches engineering and delivery exactly once each', async () => {
     env = await makeEnv('services');
     const calls = { job: [] as PlanContext[], reactions: [] as PlanContext[] };

@@ -310,7 +310,7 @@ describe('sales agent checks (embedded runtime)', () => {
       expect(params.reason).toBe('The pipeline is thin (2 open deals, fewer than 5) and no engagement is overdue.');
     });
 
-    it('asks delivery about order exceptions at most every four hours while they remain', async () => {
+    it('asks delivery about order exceptions at most once a day while they remain', async () => {
       const kit = await kits();
       await kit.send(kit.at('order', 'O-1'), broken);
       for (const key of ['D-1', 'D-2', 'D-3', 'D-4', 'D-5']) await kit.send(kit.at('deal', key), { type: 'deal.create', title: `Deal ${key}`, value: 1_000 });
@@ -334,10 +334,13 @@ describe('sales agent checks (embedded runtime)', () => {
       });
       const second = await run(kit, job('hourly-cycle').check, 'hourly-cycle');
       expect(delegates(second)).toEqual([]);
-      expect(second.hints.join('\n')).toMatch(/delivery was asked at .* already; asking again after 4 h/);
+      expect(second.hints.join('\n')).toMatch(/delivery was asked at .* already; asking again after 24 h/);
       expect(second.summary).toContain('1 order in exceptions, already with delivery.');
-      // Five hours later (the delegation timed out unanswered: no delivery agent here), asked again.
+      // Still within the day (the delegation timed out unanswered: no delivery agent here): not yet.
       await kit.advance(5 * 3_600_000);
+      expect(delegates(await run(kit, job('hourly-cycle').check, 'hourly-cycle'))).toEqual([]);
+      // A day after the first request, asked again.
+      await kit.advance(20 * 3_600_000);
       expect(delegates(await run(kit, job('hourly-cycle').check, 'hourly-cycle'))).toHaveLength(1);
     });
 
