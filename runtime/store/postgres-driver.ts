@@ -86,17 +86,31 @@ class PostgresDatabase implements Database {
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     this.#assertOpen();
-    return runTransaction(
-      this,
-      <R>(body: (raw: RawTransaction) => Promise<R>) =>
-        this.#sql.begin((tx) =>
-          body({
-            query: (text, params) => runStatement(tx, text, params),
-            exec: (text) => runScript(tx, text),
-          }),
-        ) as Promise<R>,
-      fn,
-    );
+    return runTransaction(this, (body) => this.#begin(body), fn);
+  }
+
+  /**
+   * BEGIN … COMMIT on a connection reserved first. Not `sql.begin`: postgres.js 3.4.9
+   * can write its BEGIN on a busy, pipelined connection without reserving it (when the
+   * BEGIN fills the pipeline or the socket pushes back), so the transaction's statements
+   * and unrelated queries end up on one open server transaction (porsager/postgres#823,
+   * #1189; we saw its UNSAFE_TRANSACTION under load). `sql.reserve()` takes an idle
+   * connection for us alone, so BEGIN never rides behind other queries.
+   */
+  async #begin<R>(body: (raw: RawTransaction) => Promise<R>): Promise<R> {
+    const conn = await this.#sql.reserve();
+    let open = false;
+    try {
+      await conn.unsafe('BEGIN', [], extendedProtocol);
+      open = true;
+      const result = await body({ query: (text, params) => runStatement(conn, text, params), exec: (text) => runScript(conn, text) });
+      open = false; // a failed COMMIT ends the transaction on the server all the same
+      await conn.unsafe('COMMIT', [], extendedProtocol);
+      return result;
+    } finally {
+      if (open) await conn.unsafe('ROLLBACK', [], extendedProtocol).catch(() => undefined);
+      conn.release();
+    }
   }
 
   ping(): Promise<PingResult> {
