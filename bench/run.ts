@@ -2,7 +2,7 @@
  * `npm run bench`: Cadre's speed and memory, end to end, on embedded (PGlite + the
  * in-process bus) and on PostgreSQL + NATS JetStream, with the raw limits of the
  * same machine measured in the same run. Options: --actors, --events, --inflight,
- * --rate (open-loop offered load), --mode embedded|services|gate|both, --dormant.
+ * --rate (open-loop offered load), --mode embedded|services|gate|agents|both, --dormant.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -170,6 +170,12 @@ if (opt.mode === 'services' || opt.mode === 'both' || opt.mode === 'gate') {
   console.log('the gate: 500 gated order.autofix effects, autonomous, then supervised with bulk approval ...');
   results.gate = await benchGate({ pgAdmin: PG_ADMIN, nats: NATS, orders: 500 });
   console.log('gate:', JSON.stringify(results.gate));
+}
+if (opt.mode === 'services' || opt.mode === 'both' || opt.mode === 'agents') {
+  const { benchAgents } = await import('./agents.ts');
+  console.log('the agents: 200 deals won at once (400 reaction runs), then the pipeline review over 1,000 open deals ...');
+  results.agents = await benchAgents({ pgAdmin: PG_ADMIN, nats: NATS, deals: 200, pipeline: 1000 });
+  console.log('agents:', JSON.stringify(results.agents));
 }
 try {
   const { benchSandbox } = await import('../sandbox/bench.ts');

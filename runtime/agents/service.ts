@@ -220,10 +220,19 @@ export class Agents {
         signal,
         foresee: (a) => this.foresee(run.tenant, run.agent, a),
       };
-      const planned = await Promise.race([
-        this.d.planner.plan(ctx, work),
-        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')), { once: true })),
-      ]);
+      // A planner that ignores its signal is abandoned when the signal fires. The listener
+      // goes when planning ends: a time-out firing later must not reject anything.
+      let onAbort = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason ?? new Error('aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      let planned: unknown;
+      try {
+        planned = await Promise.race([this.d.planner.plan(ctx, work), aborted]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
       const plan = Plan.safeParse(planned);
       if (!plan.success) throw new Error(`the ${this.d.planner.name} planner returned a malformed plan: ${z.prettifyError(plan.error)}`);
       const p = await this.withoutOpenRequests(run.tenant, run.agent, plan.data);

@@ -187,6 +187,43 @@ describe.each(runtimeBackends)('department agents: schedules, runs, tasks ($name
   });
 });
 
+describe('planning time limits (embedded)', () => {
+  let env: TestEnv;
+  afterEach(() => env?.cleanup());
+
+  it('a planner slower than its time limit fails the attempt, three attempts fail the run with an alert, and nothing rejects afterwards', async () => {
+    env = await makeEnv('embedded');
+    let calls = 0;
+    const defs = [
+      agent('sales', {
+        jobs: [
+          { name: 'slow', cron: '0 8 * * *', description: 'too slow', missed: 'skip', timeoutMs: 200, check: () => (calls++, new Promise<never>(() => {})) },
+          { name: 'quick', cron: '0 9 * * *', description: 'fast', missed: 'skip', timeoutMs: 300, check: async () => ({ summary: 'quick', findings: {}, actions: [], hints: [] }) },
+        ],
+      }),
+    ];
+    const rt = await env.start({ entities: [dealEntity], agents: defs });
+    await rt.agents.ensureTenant(T);
+    const quick = await rt.agents.runNow(T, 'quick', 'test');
+    const id = await rt.agents.runNow(T, 'slow', 'test');
+    const run = await eventually(async () => {
+      env.clock.advance(5_000); // the backoff between attempts is on the runtime's clock
+      await rt.agents.kick();
+      const r = await rt.agents.runs.get(T, id);
+      return r?.status === 'failed' ? r : undefined;
+    }, 20_000);
+    expect(calls).toBe(3);
+    expect(run.attempts).toBe(3);
+    expect(run.error).toBe('planning took longer than 200 ms (the schedule\'s timeout)');
+    // The agent was told, and alerts people (a notify.send task, through the gate).
+    const alert = await eventually(async () => (await rt.read.query(T, { kind: 'task', where: [{ field: 'runId', op: 'eq', value: id }] })).items[0]);
+    expect(alert.context).toMatchObject({ actionType: 'notify.send', params: { kind: 'alert', topic: 'run.failed:slow' } });
+    expect((await rt.agents.runs.get(T, quick))?.status).toBe('completed');
+    // The quick run's time limit passes after it was planned: that must not reject anything (vitest fails on an unhandled rejection).
+    await new Promise((r) => setTimeout(r, 600));
+  });
+});
+
 describe('missed occurrences (embedded)', () => {
   let env: TestEnv;
   afterEach(() => env?.cleanup());
