@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Token } from '../bus/address.ts';
 
 /**
  * The params of the action types agents plan most, shared by the planners (rule-based
@@ -63,7 +64,7 @@ export type DelegateParams = z.input<typeof DelegateParams>;
 
 /** `agent.send`: a message from the agent to an entity actor (e.g. create a ticket for a won deal). */
 export const AgentSendParams = z.object({
-  to: z.object({ kind: z.string().min(1), key: z.string().min(1) }),
+  to: z.object({ kind: Token, key: Token }),
   event: z.object({ type: z.string().min(1) }).passthrough(),
 });
 export type AgentSendParams = z.infer<typeof AgentSendParams>;

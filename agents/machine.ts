@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { assign, enqueueActions, raise, setup } from 'xstate';
 import { runtimeActions, RUNTIME_ACTION } from '../machines/effects.ts';
 import { defineEntity, type Stamped } from '../machines/entity.ts';
+import { DomainEvents } from '../bus/catalogue.ts';
 import type { ActionOutcome, RunAction, RunCompleted } from '../bus/events/agent.ts';
 import { AgentPublishParams, AgentSendParams, DelegateParams } from './actions.ts';
 import { AgentName, INTERNAL_ACTIONS, PlannedAction } from './types.ts';
@@ -55,7 +56,7 @@ export const AgentEvent = z.discriminatedUnion('type', [
     from: AgentName,
     task: z.string().min(1).max(80),
     input: z.record(z.string(), z.unknown()),
-    deadline: z.string(),
+    deadline: z.iso.datetime({ offset: true }),
   }),
   /** The delegate's answers to this agent. */
   z.object({ type: z.literal('agent.delegation.accepted'), delegationId: z.string().min(1).max(100) }),
@@ -150,7 +151,11 @@ function internalProblem(a: PlannedAction, self: string): string | null {
     return null;
   }
   const p = AgentPublishParams.safeParse(a.params);
-  return p.success ? null : `bad event: ${z.prettifyError(p.error)}`;
+  if (!p.success) return `bad event: ${z.prettifyError(p.error)}`;
+  const schema = (DomainEvents as Record<string, z.ZodType>)[p.data.event];
+  if (!schema) return `${p.data.event} is not in the event catalogue`;
+  const data = schema.safeParse(p.data.data);
+  return data.success ? null : `${p.data.event} does not match its schema: ${z.prettifyError(data.error)}`;
 }
 
 function delegationIdOf(runId: string, index: number): string {
@@ -191,8 +196,10 @@ export const agentMachine = setup({
         const known = context.run?.runId === e.runId || context.queue.some((q) => q.runId === e.runId) || context.recent.some((r) => r.runId === e.runId);
         if (known) return;
         if (context.queue.length >= MAX_QUEUE) {
+          const reason = `${MAX_QUEUE} runs are already waiting for ${context.key}`;
           enqueue.assign({ stats: { ...context.stats, refusedRuns: context.stats.refusedRuns + 1 } });
-          enqueue({ type: RUNTIME_ACTION.publish, params: { entity: 'agent', name: 'run_completed', data: refusedRecord(context, e, `${MAX_QUEUE} runs are already waiting for ${context.key}`) } });
+          enqueue({ type: RUNTIME_ACTION.publish, params: { entity: 'agent', name: 'run_completed', data: refusedRecord(context, e, reason) } });
+          if (e.delegation) declineIncoming(context, e.delegation, `not taken: ${reason}`, e.at, enqueue);
           return;
         }
         enqueue.assign({ queue: [...context.queue, e] });
@@ -201,9 +208,7 @@ export const agentMachine = setup({
     'agent.run_failed': {
       actions: enqueueActions(({ context, event, enqueue }) => {
         const e = event as Stamped<Extract<AgentEvent, { type: 'agent.run_failed' }>>;
-        if (e.delegation) {
-          enqueue({ type: RUNTIME_ACTION.send, params: { to: { kind: 'agent', key: e.delegation.from }, event: { type: 'agent.delegation.declined', delegationId: e.delegation.id, reason: `planning failed: ${e.error}` } } });
-        }
+        if (e.delegation) declineIncoming(context, e.delegation, `planning failed: ${e.error}`, e.at, enqueue);
         // The failure is reported to people through an alert task, throttled per job by the notification handler.
         enqueue({
           type: RUNTIME_ACTION.send,
@@ -407,6 +412,19 @@ function settle(status: 'accepted' | 'declined' | 'completed' | 'timed_out'): an
   });
 }
 
+/**
+ * The delegate's side: a delegation it had accepted cannot be done after all
+ * (planning failed, too many runs waiting). Recorded as declined, told to the
+ * delegator, published.
+ */
+function declineIncoming(context: AgentContext, d: { id: string; from: string }, why: string, at: string, enqueue: any): void {
+  const reason = why.length <= 2000 ? why : `${why.slice(0, 1999)}…`;
+  const mine = context.delegations[d.id];
+  if (mine) enqueue.assign({ delegations: prune({ ...context.delegations, [d.id]: { ...mine, status: 'declined', settledAt: at, reason } }) });
+  enqueue({ type: RUNTIME_ACTION.send, params: { to: { kind: 'agent', key: d.from }, event: { type: 'agent.delegation.declined', delegationId: d.id, reason } } });
+  enqueue({ type: RUNTIME_ACTION.publish, params: { entity: 'agent', name: 'delegation_declined', data: { delegationId: d.id, from: d.from, to: context.key, task: mine?.task ?? 'unknown', reason } } });
+}
+
 /** Why a delegation request is declined, or null to accept it. Which tasks an agent accepts is checked by the runtime (agents/registry). */
 function declineReason(context: AgentContext, e: Stamped<Extract<AgentEvent, { type: 'agent.delegation.request' }>>): string | null {
   if (e.from === context.key) return 'an agent cannot delegate to itself';
@@ -463,6 +481,7 @@ function refusedRecord(context: AgentContext, e: Stamped<RunEvent>, reason: stri
     delegationId: e.delegation?.id ?? null,
     startedAt: e.at,
     finishedAt: e.at,
+    error: `not acted on: ${reason}`,
   };
 }
 

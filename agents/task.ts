@@ -5,6 +5,11 @@ import { defineEntity, type Stamped } from '../machines/entity.ts';
 import { gate, GateRetry, type GateContext, type GateMachineEvent } from '../machines/gate.ts';
 import { AgentName } from './types.ts';
 
+/** Cuts a text to `max` characters (previews and errors have limits in the gate and the events). */
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
 /** After this many escalations a task is dropped without asking again. */
 export const MAX_ESCALATIONS = 3;
 
@@ -129,7 +134,7 @@ export const taskMachine = setup({
       preview: ({ context }) => context.preview,
       targets: { done: '#task.done', rejected: '#task.rejected', expired: '#task.expired', blocked: '#task.blocked', failed: '#task.escalated' },
       onWaiting: [report(({ context }) => (context.gates.act?.status === 'held' ? 'held' : 'awaiting_approval'))],
-      onFailed: [assign(({ event }) => ({ lastError: String((event as { error?: string }).error ?? 'failed') }))],
+      onFailed: [assign(({ event }) => ({ lastError: clip(String((event as { error?: string }).error ?? 'failed'), 2000) }))],
     }),
     done: {
       entry: [
@@ -160,8 +165,12 @@ export const taskMachine = setup({
           agent: ({ context }) => context.agent,
           params: ({ context }) => ({ task: context.key, actionType: context.actionType, error: context.lastError, escalations: context.escalations }),
           preview: ({ context }) =>
-            `Escalated: "${context.preview}" (${context.actionType}) failed after its attempts: ${context.lastError ?? 'no error recorded'}. Approve to try it again; reject to drop it.`,
-          targets: { done: '#gate_act', rejected: '#task.dropped', expired: '#task.dropped' },
+            clip(
+              `Escalated: "${clip(context.preview, 900)}" (${context.actionType}) failed after its attempts: ${clip(context.lastError ?? 'no error recorded', 700)}. Approve to try it again; reject to drop it.`,
+              2000,
+            ),
+          // A blocked escalation (the kill switch) waits in `blocked` for `gate.retry`; a failed one is dropped.
+          targets: { done: '#gate_act', rejected: '#task.dropped', expired: '#task.dropped', blocked: '#task.blocked', failed: '#task.dropped' },
         }),
       },
     },

@@ -1,3 +1,4 @@
+import { Token } from '../bus/address.ts';
 import { z } from 'zod';
 import {
   AgentPublishParams,
@@ -213,7 +214,7 @@ export const updateEntity = defineTool({
     'The entity accepts only the events it knows and refuses the others.',
   input: z.object({
     kind: EntityKind,
-    key: z.string().min(1).max(200).describe('The entity key, e.g. D-1042'),
+    key: Token.describe('The entity key, e.g. D-1042 (letters, digits, "_" and "-")'),
     event: AgentSendParams.shape.event.describe('The event: its type and its fields'),
   }),
   toAction(a) {

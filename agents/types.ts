@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Token } from '../bus/address.ts';
 import type { ReadModel } from '../runtime/read/index.ts';
 
 /**
@@ -51,7 +52,7 @@ export const PlannedAction = z.object({
    * A message for an entity actor once the action is done, e.g. `contact.touch` after
    * an engagement email went out, so the next run sees the contact as touched.
    */
-  onDone: z.object({ to: z.object({ kind: z.string().min(1).max(100), key: z.string().min(1).max(200) }), event: z.object({ type: z.string().min(1).max(200) }).passthrough() }).optional(),
+  onDone: z.object({ to: z.object({ kind: Token, key: Token }), event: z.object({ type: z.string().min(1).max(200) }).passthrough() }).optional(),
 });
 export type PlannedAction = z.infer<typeof PlannedAction>;
 

@@ -57,6 +57,8 @@ CREATE TABLE agent_runs (
   hints         jsonb,
   error         text,
   delegation_id text,
+  -- The agent that delegated the run (trigger delegation).
+  delegated_by  text,
   requested_by  text        NOT NULL DEFAULT 'cadre',
   PRIMARY KEY (tenant, id)
 );

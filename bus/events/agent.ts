@@ -47,6 +47,8 @@ export const RunCompleted = z.object({
   delegationId: z.string().nullable(),
   startedAt: z.string(),
   finishedAt: z.string(),
+  /** Set when the run was not acted on (the agent's queue was full): the run record says failed. */
+  error: z.string().max(2000).optional(),
 });
 export type RunCompleted = z.infer<typeof RunCompleted>;
 

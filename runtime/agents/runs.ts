@@ -17,6 +17,8 @@ export interface RunRequest {
   dueAt?: string;
   timeoutMs?: number;
   delegationId?: string;
+  /** The delegating agent, for trigger `delegation`. */
+  delegatedBy?: string;
   requestedBy: string;
   /** Record the run as skipped, with this reason, instead of queueing it. */
   skipped?: string;
@@ -84,6 +86,7 @@ type Row = {
   hints: string[] | null;
   error: string | null;
   delegation_id: string | null;
+  delegated_by: string | null;
   requested_by: string;
   input: Record<string, unknown>;
   timeout_ms: number;
@@ -144,8 +147,8 @@ export class Runs {
     const skipped = r.skipped !== undefined;
     const rows = await q.query<{ id: string }>(
       `INSERT INTO agent_runs (tenant, id, agent, job, trigger, occurrence, schedule, input, status, timeout_ms, requested_at, due_at, delegation_id, requested_by,
-                               error, finished_at, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::timestamptz, $12::timestamptz, $13, $14, $15, $16::timestamptz, $17)
+                               error, finished_at, duration_ms, delegated_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::timestamptz, $12::timestamptz, $13, $14, $15, $16::timestamptz, $17, $18)
        ON CONFLICT (agent, occurrence, tenant) DO NOTHING RETURNING id`,
       [
         r.tenant,
@@ -165,6 +168,7 @@ export class Runs {
         r.skipped ?? null,
         skipped ? at : null,
         skipped ? 0 : null,
+        r.delegatedBy ?? null,
       ],
     );
     return rows[0]?.id ?? null;
@@ -219,25 +223,34 @@ export class Runs {
   async completed(
     tx: Queryable,
     tenant: string,
-    r: { runId: string; summary: string; findings: Record<string, unknown>; actions: unknown[]; counts: Record<string, number>; hints: string[]; finishedAt: string },
+    r: { runId: string; summary: string; findings: Record<string, unknown>; actions: unknown[]; counts: Record<string, number>; hints: string[]; finishedAt: string; error?: string },
   ): Promise<void> {
     await tx.query(
-      `UPDATE agent_runs SET status = 'completed', summary = $3, findings = $4::jsonb, actions = $5::jsonb, counts = $6::jsonb, hints = $7::jsonb,
-              finished_at = $8::timestamptz, lease_until = NULL,
+      `UPDATE agent_runs SET status = $9, summary = $3, findings = $4::jsonb, actions = $5::jsonb, counts = $6::jsonb, hints = $7::jsonb,
+              finished_at = $8::timestamptz, lease_until = NULL, error = COALESCE($10, error),
               duration_ms = GREATEST(0, (EXTRACT(EPOCH FROM ($8::timestamptz - COALESCE(started_at, requested_at))) * 1000)::int)
-       WHERE tenant = $1 AND id = $2 AND status <> 'completed'`,
-      [tenant, r.runId, r.summary, JSON.stringify(r.findings), JSON.stringify(r.actions), JSON.stringify(r.counts), JSON.stringify(r.hints), r.finishedAt],
+       WHERE tenant = $1 AND id = $2 AND status NOT IN ('completed', 'failed')`,
+      [tenant, r.runId, r.summary, JSON.stringify(r.findings), JSON.stringify(r.actions), JSON.stringify(r.counts), JSON.stringify(r.hints), r.finishedAt, r.error ? 'failed' : 'completed', r.error ?? null],
     );
   }
 
-  /** A later report about one action of a completed run. */
+  /**
+   * A later report about one action of a completed run. Throws `RunNotReflectedError`
+   * while the run's own record has not arrived yet (the router retries the event).
+   * A settled outcome is never replaced by a waiting one that arrives late.
+   */
   async actionSettled(tx: Queryable, tenant: string, runId: string, index: number, outcome: string, detail: string | null): Promise<void> {
-    const [row] = await tx.query<{ actions: { index: number; outcome: string; detail: string | null }[] | null }>(
-      `SELECT actions FROM agent_runs WHERE tenant = $1 AND id = $2 FOR UPDATE`,
+    const [row] = await tx.query<{ status: string; actions: { index: number; outcome: string; detail: string | null }[] | null }>(
+      `SELECT status, actions FROM agent_runs WHERE tenant = $1 AND id = $2 FOR UPDATE`,
       [tenant, runId],
     );
-    if (!row?.actions) return;
-    const actions = row.actions.map((a) => (a.index === index ? { ...a, outcome, detail } : a));
+    if (!row) return;
+    if (!row.actions) {
+      if (row.status === 'acting') throw new RunNotReflectedError(`run ${runId} has not reflected yet`);
+      return; // a failed run's alert, which is no action of a plan
+    }
+    const WAITING = ['pending', 'awaiting_approval', 'held', 'escalated'];
+    const actions = row.actions.map((a) => (a.index === index && !(WAITING.includes(outcome) && !WAITING.includes(a.outcome)) ? { ...a, outcome, detail } : a));
     const counts: Record<string, number> = { requested: actions.length };
     for (const a of actions) counts[a.outcome] = (counts[a.outcome] ?? 0) + 1;
     await tx.query(`UPDATE agent_runs SET actions = $3::jsonb, counts = $4::jsonb WHERE tenant = $1 AND id = $2`, [tenant, runId, JSON.stringify(actions), JSON.stringify(counts)]);
@@ -273,6 +286,11 @@ export class Runs {
     const last = items[items.length - 1];
     return { items, next: rows.length > f.limit && last ? encodeCursor(last.requestedAt, last.id) : null };
   }
+}
+
+/** A report about an action came before its run's record: try again later. */
+export class RunNotReflectedError extends Error {
+  readonly retryable = true;
 }
 
 /** A run list cursor was not one we gave out. */

@@ -212,11 +212,14 @@ export class Schedules {
         const passed = [new Date(due)];
         for (let d = cron.nextRun(new Date(due)); d && d.getTime() <= now && passed.length < 10_000; d = cron.nextRun(d)) passed.push(d);
         const latest = passed[passed.length - 1]!;
-        const missed = now - due > this.opts.graceMs;
+        // Late is judged by the latest occurrence: after a long stop, today's run that is
+        // only a minute late still runs as scheduled (the earlier ones were the missed ones).
+        const missed = now - latest.getTime() > this.opts.graceMs;
         const base = { tenant: row.tenant, agent: row.agent, job: row.job, schedule: row.name, timeoutMs: row.timeout_ms, requestedBy: `schedule:${row.name}` };
         let request: RunRequest;
         if (!missed) {
-          request = { ...base, trigger: 'schedule', occurrence: `schedule:${row.name}:${latest.toISOString()}`, dueAt: latest.toISOString(), input: {} };
+          const earlier = passed.length > 1 ? { missedBefore: { missed: passed.length - 1, firstMissedAt: passed[0]!.toISOString(), policy: row.missed } } : {};
+          request = { ...base, trigger: 'schedule', occurrence: `schedule:${row.name}:${latest.toISOString()}`, dueAt: latest.toISOString(), input: earlier };
         } else {
           const note = { missed: passed.length, firstMissedAt: passed[0]!.toISOString(), latestMissedAt: latest.toISOString(), policy: row.missed };
           request =

@@ -12,11 +12,32 @@ import { newId } from '../ids.ts';
 import { Plan, INTERNAL_ACTIONS, type AgentDefinition, type Check, type PlanContext, type PlannedAction, type Planner } from '../../agents/types.ts';
 import { ACCEPTS } from '../../agents/machine.ts';
 import { Schedules, ScheduleError } from './schedules.ts';
-import { Runs, type ClaimedRun, type RunRequest } from './runs.ts';
+import { Runs, RunNotReflectedError, type ClaimedRun, type RunRequest } from './runs.ts';
 import { Delegations } from './delegations.ts';
 
 /** Attempts at planning one run before it fails. */
 export const PLANNING_ATTEMPTS = 3;
+
+/** Deliveries of one domain event the router tries before it sets the event aside as a dead letter. */
+export const ROUTER_ATTEMPTS = 10;
+
+/** At most `n` at once; the others wait their turn. */
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
 
 /** Why a run cannot be planned at all (unknown job, bad delegation input): retrying cannot help. */
 class Unplannable extends Error {}
@@ -56,6 +77,8 @@ export class Agents {
   private again = false;
   private readonly planning = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  /** Events routed at once: each holds a database connection for its transaction. */
+  private readonly routing = new Semaphore(4);
 
   constructor(private readonly d: AgentsDeps) {
     this.schedules = new Schedules(d.db, d.clock, { graceMs: d.config.scheduleGraceMs, timezone: d.config.timezone });
@@ -248,18 +271,21 @@ export class Agents {
           findings: p.findings,
           actions: p.actions,
           hints: p.hints,
-          delegation: run.delegation_id ? { id: run.delegation_id, from: String(run.input.__from ?? '') } : null,
+          delegation: run.delegation_id && run.delegated_by ? { id: run.delegation_id, from: run.delegated_by } : null,
           requestedAt: new Date(run.requested_at).toISOString(),
         },
         { id: `run:${run.id}`, from: `runtime:planner`, correlationId: run.id },
       );
-      if (message.event.delegation && !(message.event.delegation as { from: string }).from) message.event.delegation = null;
       let entry: OutboxEntry | undefined;
       await this.d.db.transaction(async (tx) => {
         if (await this.runs.planned(tx, run, this.d.planner.name, p.summary, p.findings)) entry = await this.d.send.enqueue(tx, message);
       });
-      if (entry) this.d.send.publish([entry]);
-      log.info({ actions: p.actions.length, planner: this.d.planner.name }, `planned ${run.agent}/${run.job}: ${p.actions.length} action(s)`);
+      if (entry) {
+        this.d.send.publish([entry]);
+        log.info({ actions: p.actions.length, planner: this.d.planner.name }, `planned ${run.agent}/${run.job}: ${p.actions.length} action(s)`);
+      } else {
+        log.warn(`planned ${run.agent}/${run.job}, but the run was claimed again meanwhile (its lease ran out); this plan is dropped`);
+      }
     } catch (err) {
       if (this.stopped) return; // the lease lapses; another process (or the next start) plans it again
       const timedOut = timeout.aborted;
@@ -270,7 +296,7 @@ export class Agents {
       await this.d.db
         .transaction(async (tx) => {
           if (!(await this.runs.planningFailed(tx, run, error, final, backoff)) || !final) return;
-          const from = typeof run.input.__from === 'string' ? run.input.__from : null;
+          const from = run.delegated_by;
           entry = await this.d.send.enqueue(
             tx,
             this.d.send.message(
@@ -328,6 +354,18 @@ export class Agents {
     }
     const e = decoded.value;
     const name = `${e.entity}.${e.name}`;
+    if (!this.reactions.has(name) && e.entity !== 'agent') {
+      m.ack(); // nothing reacts to it
+      return;
+    }
+    if (m.deliveryCount > ROUTER_ATTEMPTS) {
+      await this.setAside(m, e.tenant, e.id, name).then(
+        () => m.ack(),
+        () => m.nak(30_000),
+      );
+      return;
+    }
+    await this.routing.acquire();
     try {
       const kicked = await this.d.db.transaction(async (tx) => {
         let queued = false;
@@ -353,16 +391,30 @@ export class Agents {
       m.ack();
       if (kicked) void this.kick();
     } catch (err) {
-      this.d.log.warn({ err, event: name, id: e.id }, 'the agents router could not handle an event; it will be redelivered');
-      m.nak(5000);
+      if (err instanceof RunNotReflectedError) this.d.log.debug({ event: name, id: e.id }, 'an action report came before its run record; retrying shortly');
+      else this.d.log.warn({ err, event: name, id: e.id, attempt: m.deliveryCount }, `the agents router could not handle ${name}; it will be redelivered (attempt ${m.deliveryCount} of ${ROUTER_ATTEMPTS})`);
+      m.nak(err instanceof RunNotReflectedError ? 1000 : 5000);
+    } finally {
+      this.routing.release();
     }
+  }
+
+  /** An event the router failed on `ROUTER_ATTEMPTS` times: a dead letter (visible in the API), and the router moves on. */
+  private async setAside(m: Delivery, tenant: string, id: string, name: string): Promise<void> {
+    const reason = `the agents router failed on ${name} ${m.deliveryCount - 1} times; its reactions and records were not made (see the runtime's log for the errors)`;
+    await this.d.db.query(
+      `INSERT INTO dead_letters (tenant, message_id, subject, code, reason, payload, payload_encoding, delivery_count, created_at)
+       VALUES ($1, $2, $3, 'event_not_routed', $4, $5, 'utf8', $6, $7::timestamptz) ON CONFLICT DO NOTHING`,
+      [tenant, `event:${id}:agents`, m.subject, reason, new TextDecoder().decode(m.data), m.deliveryCount, new Date(this.d.clock.now()).toISOString()],
+    );
+    this.d.log.error({ tenant, event: name, id }, `${reason}; set aside as a dead letter`);
   }
 
   /** Records what agents' own events say: run records, delegations (and accepted ones become runs). */
   private async record(tx: Queryable, tenant: string, name: string, data: Record<string, unknown>, at: string): Promise<boolean> {
     switch (name) {
       case 'run_completed': {
-        const r = data as { runId: string; summary: string; findings: Record<string, unknown>; actions: unknown[]; counts: Record<string, number>; hints: string[]; finishedAt: string };
+        const r = data as { runId: string; summary: string; findings: Record<string, unknown>; actions: unknown[]; counts: Record<string, number>; hints: string[]; finishedAt: string; error?: string };
         await this.runs.completed(tx, tenant, r);
         return false;
       }
@@ -381,8 +433,9 @@ export class Agents {
             job: r.task,
             trigger: 'delegation',
             occurrence: `delegation:${r.delegationId}`,
-            input: { ...r.input, __from: r.from },
+            input: r.input,
             delegationId: r.delegationId,
+            delegatedBy: r.from,
             requestedBy: `agent:${r.from}`,
           },
           tx,

@@ -157,7 +157,7 @@ describe.each(runtimeBackends)('department agents: schedules, runs, tasks ($name
       actionType: 'email.send',
       retry: { attempts: 3, backoffMs: 10, maxBackoffMs: 10 },
       async run() {
-        if (failures-- > 0) throw new Error('mail server said 503');
+        if (failures-- > 0) throw new Error(`mail server said 503: ${'the queue is full; '.repeat(200)}`);
         return { ok: true };
       },
     };
@@ -174,6 +174,7 @@ describe.each(runtimeBackends)('department agents: schedules, runs, tasks ($name
     });
     expect(escalation.risk).toBe('critical');
     expect(escalation.preview).toContain('failed after its attempts: mail server said 503');
+    expect(escalation.preview.length).toBeLessThanOrEqual(2000); // a long error is cut, not a reason to lose the escalation
     const run = await eventually(async () => {
       const r = await rt.agents.runs.get(T, id);
       return r?.status === 'completed' ? r : undefined;
@@ -268,6 +269,78 @@ describe('missed occurrences (embedded)', () => {
   }
 });
 
+describe('a stop overnight (embedded)', () => {
+  let env: TestEnv;
+  afterEach(() => env?.cleanup());
+
+  it("runs today's occurrence as scheduled when it is on time, saying how many earlier ones were missed", async () => {
+    env = await makeEnv('embedded');
+    const calls = { job: [] as PlanContext[], reactions: [] as PlanContext[] };
+    const defs = definitions(calls, 'skip');
+    let rt = await env.start({ entities: [dealEntity], agents: defs });
+    await rt.agents.ensureTenant(T);
+    await rt.stop();
+    env.clock.set(Date.parse('2026-01-08T08:01:00Z')); // Jan 6 and 7 passed unseen; Jan 8 is a minute late
+    rt = await env.start({ entities: [dealEntity], agents: defs });
+    await rt.agents.kick();
+    await rt.agents.idle();
+    const [run] = await eventually(async () => {
+      const r = (await rt.agents.runs.list(T)).items;
+      return r.length === 1 && r[0]!.status === 'completed' ? r : undefined;
+    });
+    expect(run).toMatchObject({ trigger: 'schedule', occurrence: 'schedule:daily-review:2026-01-08T08:00:00.000Z', input: { missedBefore: { missed: 2, firstMissedAt: '2026-01-06T08:00:00.000Z', policy: 'skip' } } });
+    expect(calls.job).toHaveLength(1);
+  });
+});
+
+describe('internal actions the runtime would refuse (embedded)', () => {
+  let env: TestEnv;
+  afterEach(() => env?.cleanup());
+
+  it('are refused one by one, and the rest of the run goes on', async () => {
+    env = await makeEnv('embedded');
+    const email = recordingEmail();
+    const defs = [
+      agent('sales', {
+        jobs: [
+          {
+            name: 'mixed',
+            cron: '0 8 * * *',
+            description: 'good and bad internal actions',
+            missed: 'skip',
+            check: async () => ({
+              summary: 'mixed',
+              findings: {},
+              actions: [
+                { actionType: 'agent.publish', params: { event: 'client.at_risk', data: { client: 'Acme' } }, preview: 'bad data' },
+                { actionType: 'agent.publish', params: { event: 'client.vanished', data: {} }, preview: 'not in the catalogue' },
+                { actionType: 'agent.publish', params: { event: 'client.at_risk', data: { client: 'Acme', reason: 'quiet', contact: null, since: null } }, preview: 'good' },
+                { actionType: 'agent.send', params: { to: { kind: 'deal', key: 'deal/D-1' }, event: { type: 'deal.touch' } }, preview: 'bad key' },
+                followUp(1),
+              ],
+              hints: [],
+            }),
+          },
+        ],
+      }),
+    ];
+    const rt = await env.start({ entities: [dealEntity], agents: defs, effects: [email] });
+    await rt.agents.ensureTenant(T);
+    await rt.gate.settings.setLevel(T, { agent: 'sales', actionType: 'email.send', level: 'autonomous' }, 'test');
+    const id = await rt.agents.runNow(T, 'mixed', 'test');
+    const run = await eventually(async () => {
+      const r = await rt.agents.runs.get(T, id);
+      return r?.status === 'completed' ? r : undefined;
+    });
+    expect(run.counts).toEqual({ requested: 5, refused: 3, published: 1, done: 1 });
+    const details = (run.actions as { detail: string | null; outcome: string }[]).filter((a) => a.outcome === 'refused').map((a) => a.detail ?? '');
+    expect(details[0]).toContain('client.at_risk does not match its schema');
+    expect(details[1]).toContain('client.vanished is not in the event catalogue');
+    expect(details[2]).toContain('bad message');
+    expect(email.sent).toHaveLength(1);
+  });
+});
+
 describe('reactions across two processes (PostgreSQL + NATS)', () => {
   let env: TestEnv;
   afterEach(() => env?.cleanup());
@@ -345,6 +418,7 @@ describe.each(runtimeBackends)('delegation ($name)', ({ make }) => {
               actions: [
                 { actionType: 'agent.delegate', params: { to: 'delivery', task: 'order-exceptions', input: { count: 2 }, deadlineMs: 30 * 60_000 }, preview: 'Ask delivery to review order exceptions' },
                 { actionType: 'agent.delegate', params: { to: 'delivery', task: 'write-poetry', input: {} }, preview: 'Ask delivery for a poem' },
+                { actionType: 'agent.delegate', params: { to: 'delivery', task: 'broken', input: {} }, preview: 'Ask delivery for what it cannot do' },
               ],
               hints: [],
             }),
@@ -356,10 +430,18 @@ describe.each(runtimeBackends)('delegation ($name)', ({ make }) => {
           {
             name: 'order-exceptions',
             description: 'reviews order exceptions',
-            input: z.object({ count: z.number() }),
+            input: z.object({ count: z.number() }).strict(),
             async check(ctx) {
               await slow;
               return { summary: `reviewed ${String(ctx.input.count)} exceptions`, findings: { reviewed: ctx.input.count }, actions: [], hints: [] };
+            },
+          },
+          {
+            name: 'broken',
+            description: 'always fails to plan',
+            input: z.object({}).strict(),
+            check: async () => {
+              throw new Error('the order system is unreachable');
             },
           },
         ],
@@ -371,7 +453,7 @@ describe.each(runtimeBackends)('delegation ($name)', ({ make }) => {
     const declined = await eventually(async () => (await rt.agents.delegations.list(T, { status: 'declined' }))[0]);
     expect(declined).toMatchObject({ from: 'sales', to: 'delivery', task: 'write-poetry' });
     expect(declined.reason).toContain('does not take "write-poetry"');
-    const accepted = await eventually(async () => (await rt.agents.delegations.list(T, { status: 'accepted' }))[0]);
+    const accepted = await eventually(async () => (await rt.agents.delegations.list(T, { status: 'accepted' })).find((d) => d.task === 'order-exceptions'));
     expect(accepted).toMatchObject({ task: 'order-exceptions', input: { count: 2 } });
     // The delegate is still working when the deadline passes.
     env.clock.advance(31 * 60_000);
@@ -386,10 +468,17 @@ describe.each(runtimeBackends)('delegation ($name)', ({ make }) => {
     );
     expect(journal!.n).toBe(1);
     release();
+    // Accepted, then its planning failed three times: declined after all, with the reason.
+    const failed = await eventually(async () => {
+      env.clock.advance(10_000);
+      await rt.agents.kick();
+      return (await rt.agents.delegations.list(T)).find((d) => d.task === 'broken' && d.status === 'declined');
+    });
+    expect(failed.reason).toBe('planning failed: the order system is unreachable');
     const late = await eventually(async () => (await rt.agents.delegations.list(T)).find((d) => d.id === accepted.id && d.late));
     expect(late).toMatchObject({ status: 'timed_out', summary: 'reviewed 2 exceptions', late: true });
-    const runs = (await rt.agents.runs.list(T, { agent: 'delivery' })).items;
+    const runs = (await rt.agents.runs.list(T, { agent: 'delivery', job: 'order-exceptions' })).items;
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ trigger: 'delegation', job: 'order-exceptions', delegationId: accepted.id });
+    expect(runs[0]).toMatchObject({ trigger: 'delegation', job: 'order-exceptions', delegationId: accepted.id, input: { count: 2 } });
   });
 });
