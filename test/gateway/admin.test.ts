@@ -200,7 +200,7 @@ describe('cadre tenant / cadre token (on PostgreSQL)', () => {
   }
 
   it('creates tenants and tokens, lists and revokes them; a token for a missing tenant is refused', async () => {
-    expect(await cadre('tenant', 'create', 'acme', '--name', 'Acme Roofing')).toBe('created tenant acme (Acme Roofing)\n');
+    expect(await cadre('tenant', 'create', 'acme', '--name', 'Acme Roofing')).toBe('created tenant acme (Acme Roofing)\n8 agent schedule(s) created: cadre schedules list --tenant acme\n');
     expect(await cadre('tenant', 'create', 'acme')).toBe('tenant acme exists already (Acme Roofing)\n');
     await expect(cadre('token', 'create', '--tenant', 'nowhere', '--role', 'admin', '--name', 'x')).rejects.toThrow('there is no tenant nowhere; create it first: cadre tenant create nowhere');
 
