@@ -5,7 +5,6 @@ import { type ActorAddress, partitionOf } from './address.ts';
  *
  * - `<prefix>.<tenant>.mailbox.<partition>.<kind>.<key>`: an actor's mailbox.
  * - `<prefix>.<tenant>.events.<entity>.<event>`: domain events, e.g. `cadre.acme.events.deal.closed`.
- * - `<prefix>.<tenant>.delegate.<agent>`: delegation requests to a department agent.
  *
  * The prefix is `cadre` in production; tests use their own so they never share streams.
  */
