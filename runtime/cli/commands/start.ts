@@ -69,6 +69,7 @@ async function start(opts: OutputOptions): Promise<void> {
         status: 'running', mode: rt.mode, store, nodeId: config.nodeId, pid: process.pid, partitions,
         gateway: { url: gateway.url, listening: gateway.listening, docs: `${gateway.url}/docs` },
         adminToken: { source: admin.source, path: admin.path, created: admin.created },
+        agents: { names: rt.agents.definitions.map((a) => a.name), planner: rt.agents.planner },
       }),
     );
   } else {
@@ -77,6 +78,10 @@ async function start(opts: OutputOptions): Promise<void> {
       admin.source === 'environment'
         ? 'Admin token: the one in CADRE_ADMIN_TOKEN'
         : `Admin token: in ${admin.path} (readable by its owner only${admin.created ? '; generated now' : ''})`,
+    );
+    line(
+      `Agents: ${rt.agents.definitions.map((a) => a.name).join(', ')}; ${rt.agents.planner === 'claude' ? 'Claude plans (ANTHROPIC_API_KEY)' : 'the rule-based planner plans (set ANTHROPIC_API_KEY for Claude)'}; ` +
+        'schedules: GET /v1/schedules, runs: GET /v1/runs',
     );
     line(
       `Cadre is running: ${mode}, ${store}, node ${config.nodeId} (${partitions} of ${config.partitions} partitions). ` +
