@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { bullets, daysSince, notifyAction, parseInput, plural } from '../engineering/index.ts';
 import type { ReadItem } from '../../runtime/read/index.ts';
+import { bullets, daysSince, notifyAction, parseInput, plural } from '../kit/index.ts';
 import type { DelegableTask, Plan, PlanContext } from '../types.ts';
 
 /** Orders read at most per run; more are reported as a hint. */

@@ -1,16 +1,5 @@
-import {
-  bullets,
-  DAY_MS,
-  daysSince,
-  isoDay,
-  ms,
-  notifyAction,
-  plural,
-  publishAction,
-  readTickets,
-  ticketName,
-  type TicketView,
-} from '../engineering/index.ts';
+import { readTickets, ticketName, type TicketView } from '../engineering/index.ts';
+import { bullets, DAY_MS, daysSince, isoDay, ms, notifyAction, plural, publishAction } from '../kit/index.ts';
 import type { JobDefinition, Plan, PlanContext, PlannedAction } from '../types.ts';
 
 /** Deployments looked at: those of the last 30 days. */
@@ -168,7 +157,7 @@ function reviewsNote(completing: [string, TicketView[]][]): PlannedAction {
       channel: 'delivery',
       severity: 'info',
       title: `Schedule delivery reviews: ${plural(completing.length, 'client')} with builds completing this week`,
-      body: `${bullets(lines)}\n\nBook a 30-minute delivery review with each client for after the deployment: walk them through the automation, hand over the documentation, agree how they report issues.`,
+      body: `${bullets(lines, 15)}\n\nBook a 30-minute delivery review with each client for after the deployment: walk them through the automation, hand over the documentation, agree how they report issues.`,
     },
     `Note to #delivery: schedule delivery reviews with ${completing.map(([c]) => c).join(', ')}`,
   );
@@ -178,9 +167,9 @@ function reviewsNote(completing: [string, TicketView[]][]): PlannedAction {
 function summaryNote(headline: string, failures: Attempt[], failing: { client: string; failures: Attempt[] }[], churn: QuietClient[], completing: [string, TicketView[]][]): PlannedAction {
   const failed = (f: Attempt) => `${ticketName(f.ticket)} on ${isoDay(f.at)}: ${f.error ?? 'no error given'}${f.ticket.state === 'failed' ? ' (still failing)' : ''}`;
   const sections = [
-    failures.length ? `Failed deployments (${DEPLOYMENT_WINDOW_DAYS} days):\n${bullets(failures.map(failed))}` : `No failed deployment in ${DEPLOYMENT_WINDOW_DAYS} days.`,
-    failing.length ? `Clients with ${FAILED_DEPLOYS_FLAG}+ failed deployments:\n${bullets(failing.map((c) => `${c.client}: ${c.failures.length}`))}` : null,
-    churn.length ? `Churn risk (no ticket activity for ${CHURN_QUIET_DAYS}+ days):\n${bullets(churn.map((c) => `${c.client}: quiet for ${c.days} days, contact ${c.contact ?? 'unknown'}`))}` : null,
+    failures.length ? `Failed deployments (${DEPLOYMENT_WINDOW_DAYS} days):\n${bullets(failures.map(failed), 15)}` : `No failed deployment in ${DEPLOYMENT_WINDOW_DAYS} days.`,
+    failing.length ? `Clients with ${FAILED_DEPLOYS_FLAG}+ failed deployments:\n${bullets(failing.map((c) => `${c.client}: ${c.failures.length}`), 15)}` : null,
+    churn.length ? `Churn risk (no ticket activity for ${CHURN_QUIET_DAYS}+ days):\n${bullets(churn.map((c) => `${c.client}: quiet for ${c.days} days, contact ${c.contact ?? 'unknown'}`), 15)}` : null,
     completing.length ? `Builds completing this week: ${completing.map(([c, ts]) => `${c} (${ts.map((t) => t.key).join(', ')})`).join('; ')}.` : null,
   ].filter((x): x is string => x !== null);
   return notifyAction({ kind: 'summary', channel: 'delivery', severity: failing.length ? 'warning' : 'info', title: headline, body: sections.join('\n\n') }, `Summary to #delivery: ${headline}`);

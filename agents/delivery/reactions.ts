@@ -1,20 +1,7 @@
 import { z } from 'zod';
 import { DomainEvents } from '../../bus/index.ts';
-import {
-  amount,
-  bullets,
-  DAY_MS,
-  emailAction,
-  isEmail,
-  isoDay,
-  ms,
-  notifyAction,
-  parseInput,
-  platformName,
-  readTickets,
-  ticketByKey,
-  ticketName,
-} from '../engineering/index.ts';
+import { platformName, readTickets, ticketByKey, ticketName } from '../engineering/index.ts';
+import { amount, bullets, DAY_MS, emailAction, isEmail, isoDay, ms, notifyAction, parseInput } from '../kit/index.ts';
 import type { Plan, PlanContext, PlannedAction, ReactionDefinition } from '../types.ts';
 
 /** Days after a deployment the delivery review is due. */
@@ -160,7 +147,7 @@ export async function onAutomationError(ctx: PlanContext): Promise<Plan> {
     `${platformName(e.platform)} workflow ${name} (${e.workflowId}) failed${e.node ? ` in node "${e.node}"` : ''}${e.mode ? ` (${e.mode} run)` : ''}: ${e.errorMessage}`,
     e.url ? `Execution: ${e.url}` : e.executionId ? `Execution ${e.executionId}.` : 'It failed before an execution was saved (in its trigger).',
     tickets.length
-      ? `Built under:\n${bullets(tickets.map((t) => `${ticketName(t)}, owner ${t.owner ?? 'unassigned'}, client contact ${t.clientContact ?? 'unknown'}`))}`
+      ? `Built under:\n${bullets(tickets.map((t) => `${ticketName(t)}, owner ${t.owner ?? 'unassigned'}, client contact ${t.clientContact ?? 'unknown'}`), 15)}`
       : 'No ticket matches this workflow: find its client before they notice.',
     'Check the execution, fix or pause the workflow, and tell the client if their work is affected.',
   ].join('\n\n');

@@ -1,4 +1,5 @@
-import { amount, bullets, emailAction, isEmail, isoDay, ms, notifyAction, platformName, plural, readTickets, type TicketView } from '../engineering/index.ts';
+import { platformName, readTickets, type TicketView } from '../engineering/index.ts';
+import { amount, bullets, emailAction, isEmail, isoDay, ms, notifyAction, plural } from '../kit/index.ts';
 import type { JobDefinition, Plan, PlanContext, PlannedAction } from '../types.ts';
 import { hoursSaved, MINUTES_PER_TASK, tasksSaved, TASKS_PER_AUTOMATION_MONTH } from './savings.ts';
 

@@ -1,4 +1,4 @@
-import { DAY_MS } from '../engineering/index.ts';
+import { DAY_MS } from '../kit/index.ts';
 
 /**
  * How much a live automation saves, as delivery reports it to clients and

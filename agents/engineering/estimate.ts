@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { DelegableTask, Plan, PlanContext } from '../types.ts';
-import { amount, parseInput, platformName, plural, ticketName } from './plan-kit.ts';
-import { DAY_MS, ms, readTickets, ticketByKey, type TicketView } from './tickets.ts';
+import { amount, DAY_MS, ms, parseInput, plural } from '../kit/index.ts';
+import { platformName, ticketName } from './names.ts';
+import { readTickets, ticketByKey, type TicketView } from './tickets.ts';
 
 /** Build days (analysis start to deployment) assumed per platform when history is too thin. */
 export const DEFAULT_BUILD_DAYS: Readonly<Record<string, number>> = { zapier: 3, make: 5, n8n: 7, other: 10 };

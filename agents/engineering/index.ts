@@ -6,24 +6,9 @@ import { engineeringReactions } from './reactions.ts';
 export { buildQueueCheck, buildQueueJob, BUILD_AT_RISK_DAYS, ANALYSIS_STUCK_DAYS, REVIEW_NUDGE_DAYS } from './queue.ts';
 export { onDealClosed, onTicketFailed, onTicketCreated, engineeringReactions, ticketKeyOf } from './reactions.ts';
 export { buildEstimate, buildEstimateTask, DEFAULT_BUILD_DAYS, MIN_SAMPLES, DAYS_PER_REVISION } from './estimate.ts';
-// Engineering owns tickets: delivery and marketing read them, and write their plans, with these.
-export { readTickets, ticketByKey, ticketView, inStateLongerThan, daysSince, isEmail, ms, DAY_MS, READ_CAP, type TicketView, type TicketQuery } from './tickets.ts';
-export {
-  CheckInputError,
-  parseInput,
-  emailAction,
-  notifyAction,
-  socialAction,
-  sendAction,
-  publishAction,
-  amount,
-  isoDay,
-  plural,
-  bullets,
-  clip,
-  ticketName,
-  platformName,
-} from './plan-kit.ts';
+// Engineering owns tickets: delivery and marketing read and name them with these.
+export { readTickets, ticketByKey, ticketView, inStateLongerThan, READ_CAP, type TicketView, type TicketQuery } from './tickets.ts';
+export { ticketName, platformName } from './names.ts';
 
 /**
  * The Engineering agent (`<tenant>/agent/engineering`): keeps the build queue

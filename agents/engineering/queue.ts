@@ -1,6 +1,7 @@
 import type { JobDefinition, Plan, PlanContext, PlannedAction } from '../types.ts';
-import { bullets, emailAction, notifyAction, platformName, plural, sendAction, ticketName } from './plan-kit.ts';
-import { daysSince, inStateLongerThan, isEmail, readTickets, type TicketView } from './tickets.ts';
+import { bullets, daysSince, emailAction, isEmail, notifyAction, plural, sendAction } from '../kit/index.ts';
+import { platformName, ticketName } from './names.ts';
+import { inStateLongerThan, readTickets, type TicketView } from './tickets.ts';
 
 /** A build in `building` longer than this many days is at risk. */
 export const BUILD_AT_RISK_DAYS = 3;
@@ -80,7 +81,7 @@ function atRiskAlert(tickets: TicketView[], days: (t: TicketView) => number): Pl
       channel: 'builds',
       severity: 'warning',
       title: `${plural(tickets.length, 'build')} at risk: building for more than ${BUILD_AT_RISK_DAYS} days`,
-      body: `${bullets(tickets.map((t) => riskLine(t, days(t))))}\n\nCheck with each owner what blocks the build, and split or reassign it if needed.`,
+      body: `${bullets(tickets.map((t) => riskLine(t, days(t))), 15)}\n\nCheck with each owner what blocks the build, and split or reassign it if needed.`,
       topic: 'build.at_risk',
     },
     `Alert #builds: ${tickets.map((t) => t.key).join(', ')} at risk (building > ${BUILD_AT_RISK_DAYS} days)`,
@@ -90,9 +91,9 @@ function atRiskAlert(tickets: TicketView[], days: (t: TicketView) => number): Pl
 /** The queue's summary to #builds, sent every run. */
 function summaryNote(headline: string, q: { building: TicketView[]; atRisk: TicketView[]; waiting: TicketView[]; stuck: TicketView[] }, days: (t: TicketView) => number): PlannedAction {
   const sections = [
-    q.building.length ? `In progress:\n${bullets(q.building.map((t) => `${ticketName(t)}, ${plural(days(t), 'day')} in build, owner ${t.owner ?? 'unassigned'}`))}` : 'Nothing in build.',
-    q.atRisk.length ? `At risk (> ${BUILD_AT_RISK_DAYS} days):\n${bullets(q.atRisk.map((t) => riskLine(t, days(t))))}` : null,
-    q.waiting.length ? `Waiting review:\n${bullets(q.waiting.map((t) => `${ticketName(t)}, ${plural(days(t), 'day')}, reviewer ${t.reviewer ?? 'none assigned'}`))}` : null,
+    q.building.length ? `In progress:\n${bullets(q.building.map((t) => `${ticketName(t)}, ${plural(days(t), 'day')} in build, owner ${t.owner ?? 'unassigned'}`), 15)}` : 'Nothing in build.',
+    q.atRisk.length ? `At risk (> ${BUILD_AT_RISK_DAYS} days):\n${bullets(q.atRisk.map((t) => riskLine(t, days(t))), 15)}` : null,
+    q.waiting.length ? `Waiting review:\n${bullets(q.waiting.map((t) => `${ticketName(t)}, ${plural(days(t), 'day')}, reviewer ${t.reviewer ?? 'none assigned'}`), 15)}` : null,
     q.stuck.length ? `Analysis started for tickets waiting more than ${plural(ANALYSIS_STUCK_DAYS, 'day')}: ${q.stuck.map((t) => t.key).join(', ')}.` : null,
   ].filter((s): s is string => s !== null);
   return notifyAction({ kind: 'summary', channel: 'builds', severity: 'info', title: headline, body: sections.join('\n\n') }, `Summary to #builds: ${headline}`);

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { DomainEvents, Token } from '../../bus/index.ts';
 import type { Plan, PlanContext, PlannedAction, ReactionDefinition } from '../types.ts';
 import { ANALYSIS_STUCK_DAYS } from './queue.ts';
-import { amount, bullets, CheckInputError, clip, isoDay, notifyAction, parseInput, platformName, plural, sendAction, ticketName } from './plan-kit.ts';
-import { DAY_MS, isEmail, ms, readTickets, ticketByKey } from './tickets.ts';
+import { amount, bullets, CheckInputError, clip, DAY_MS, isEmail, isoDay, ms, notifyAction, parseInput, plural, sendAction } from '../kit/index.ts';
+import { platformName, ticketName } from './names.ts';
+import { readTickets, ticketByKey } from './tickets.ts';
 
 /**
  * `deal.closed` as engineering reads it. The catalogue's fields, plus the client's
@@ -106,7 +107,7 @@ export async function onTicketFailed(ctx: PlanContext): Promise<Plan> {
     `Deployment of ${name} on ${platformName(e.platform)} failed: ${e.error}`,
     `Failed attempts so far: ${e.failedDeploys}.${e.failedDeploys >= 2 ? ' Repeated failures: check the credentials and connections on the client account before trying again.' : ''}`,
     t?.owner ? `Owner: ${t.owner}.` : 'No owner assigned.',
-    recent.length ? `Recent attempts:\n${bullets(recent)}` : null,
+    recent.length ? `Recent attempts:\n${bullets(recent, 15)}` : null,
   ]
     .filter(Boolean)
     .join('\n');

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { TicketDeployment as Deployment, TicketState } from '../../machines/index.ts';
 import type { ActorQueryInput, ReadItem, WhereClause } from '../../runtime/read/index.ts';
+import { collect, DAY_MS, iso, num, str } from '../kit/index.ts';
 import type { PlanContext } from '../types.ts';
 
 /**
@@ -11,10 +11,6 @@ import type { PlanContext } from '../types.ts';
  * marketing read them through these helpers too.
  */
 
-export const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** Items read per statement while paging. */
-const PAGE = 500;
 /** The most tickets one check reads from one query; more is reported as `truncated`. */
 export const READ_CAP = 5000;
 
@@ -41,16 +37,6 @@ export interface TicketView {
   failedDeploys: number;
   deployments: Deployment[];
   lastActivityAt: string | null;
-}
-
-function str(c: Record<string, unknown>, field: string): string | null {
-  const v = c[field];
-  return typeof v === 'string' && v !== '' ? v : null;
-}
-
-function num(c: Record<string, unknown>, field: string): number | null {
-  const v = c[field];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 function deploymentsOf(v: unknown): Deployment[] {
@@ -99,20 +85,7 @@ export type TicketQuery = Omit<ActorQueryInput, 'kind' | 'limit' | 'after'>;
  * (`truncated` says so) and when the run's time limit passes.
  */
 export async function readTickets(ctx: PlanContext, q: TicketQuery = {}): Promise<{ tickets: TicketView[]; truncated: boolean }> {
-  const items: ReadItem[] = [];
-  let after: string | undefined;
-  let truncated = false;
-  for (;;) {
-    ctx.signal.throwIfAborted();
-    const page = await ctx.read.query(ctx.tenant, { ...q, kind: 'ticket', limit: PAGE, ...(after === undefined ? {} : { after }) });
-    items.push(...page.items);
-    if (page.next === null) break;
-    if (items.length >= READ_CAP) {
-      truncated = true;
-      break;
-    }
-    after = page.next;
-  }
+  const { items, truncated } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { ...q, kind: 'ticket', ...p }), { cap: READ_CAP });
   return { tickets: items.filter((i) => i.status !== 'stopped').map(ticketView), truncated };
 }
 
@@ -125,24 +98,5 @@ export async function ticketByKey(ctx: PlanContext, key: string): Promise<Ticket
 
 /** `stateSince` strictly before `now - days`: in the state for more than `days` days. */
 export function inStateLongerThan(days: number, now: number): WhereClause {
-  return { field: 'stateSince', op: 'lt', value: new Date(now - days * DAY_MS).toISOString() };
-}
-
-/** An ISO time as ms, or null. */
-export function ms(iso: string | null | undefined): number | null {
-  if (!iso) return null;
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? null : t;
-}
-
-/** Whole days from `iso` to `now` (0 when unknown). */
-export function daysSince(iso: string | null | undefined, now: number): number {
-  const t = ms(iso);
-  return t === null ? 0 : Math.max(0, Math.floor((now - t) / DAY_MS));
-}
-
-const Email = z.email();
-/** Whether a string is an email address (the shape email.send accepts). */
-export function isEmail(s: string | null | undefined): s is string {
-  return typeof s === 'string' && Email.safeParse(s).success;
+  return { field: 'stateSince', op: 'lt', value: iso(now - days * DAY_MS) };
 }

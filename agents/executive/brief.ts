@@ -1,7 +1,7 @@
 import type { NotifyParams } from '../actions.ts';
 import type { Plan, PlanContext } from '../types.ts';
-import { BUILD_OVERDUE_DAYS, clientAlerts, DAY_MS, deals, ms, openTicketsByOwner, overdueBuilds, tickets, type ClientAlert, type TicketFacts } from './read.ts';
-import { bullets, clip, dayLabel, dealName, money, moneyTotals, plural } from './text.ts';
+import { bullets, clip, dayLabel, DAY_MS, dealName, money, moneyTotals, ms, plural } from '../kit/index.ts';
+import { BUILD_OVERDUE_DAYS, clientAlerts, deals, openTicketsByOwner, overdueBuilds, tickets, type ClientAlert, type TicketFacts } from './read.ts';
 
 /** Failed deploys of the tickets at or after `since`, the latest first. */
 export function failedDeploys(all: TicketFacts[], since: number): { ticket: TicketFacts; at: string; error: string | null }[] {

@@ -10,7 +10,6 @@ import { morningBrief } from './brief.ts';
 import { onAutomationError, onClientChurned, onTicketDeployed } from './reactions.ts';
 import { weeklyReport } from './weekly.ts';
 
-export { ExecutiveInputError } from './errors.ts';
 export { morningBrief, failedDeploys } from './brief.ts';
 export { weeklyReport, ownerAddress, ticketWeek, WeeklyInput } from './weekly.ts';
 export { onAutomationError, onClientChurned, onTicketDeployed } from './reactions.ts';

@@ -1,9 +1,8 @@
 import { DomainEvents } from '../../bus/index.ts';
 import type { NotifyParams } from '../actions.ts';
 import type { Plan, PlanContext } from '../types.ts';
-import { parseInput } from './errors.ts';
-import { collect, str, ticketFacts } from './read.ts';
-import { amount, clip, plural } from './text.ts';
+import { amount, clip, collect, parseInput, plural, str } from '../kit/index.ts';
+import { ticketFacts } from './read.ts';
 
 const AutomationError = DomainEvents['automation.error'];
 
@@ -52,7 +51,7 @@ export async function onTicketDeployed(ctx: PlanContext): Promise<Plan> {
   const client = e.client;
   const what = `${e.ticketId}${title ? ` "${title}"` : ''}`;
   const body = [
-    `${what} is live for ${client} on ${e.platform}${e.value > 0 ? ` (worth ${amount(e.value)})` : ''}.`,
+    `${what} is live for ${client} on ${e.platform}${e.value > 0 ? ` (worth ${amount(e.value, 2)})` : ''}.`,
     snapshot?.owner ? `Built by ${snapshot.owner}.` : null,
     snapshot && snapshot.failedDeploys > 0 ? `It took ${plural(snapshot.failedDeploys, 'failed deploy')} before this one.` : null,
     e.deployUrl ? `URL: ${e.deployUrl}` : null,
@@ -71,7 +70,7 @@ export async function onTicketDeployed(ctx: PlanContext): Promise<Plan> {
 /** `client.churned` → a warning to #leadership with the reason and how many of the client's contacts are on record. */
 export async function onClientChurned(ctx: PlanContext): Promise<Plan> {
   const e = parseInput('react:client.churned', ClientChurned, ctx.input);
-  const contacts = e.client.length <= 1000 ? (await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'contact', state: 'active', where: [{ field: 'account', op: 'eq', value: e.client }], ...p }), 200)).items : [];
+  const contacts = e.client.length <= 1000 ? (await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'contact', state: 'active', where: [{ field: 'account', op: 'eq', value: e.client }], ...p }), { cap: 200, skipStopped: true })).items : [];
   const names = contacts.map((c) => str(c.context, 'name') ?? c.key);
   const body = [
     `Reason: ${e.reason}.`,

@@ -1,4 +1,5 @@
-import type { Page, ReadItem } from '../../runtime/read/index.ts';
+import type { ReadItem } from '../../runtime/read/index.ts';
+import { collect, DAY_MS, iso, ms, num, str } from '../kit/index.ts';
 import type { PlanContext } from '../types.ts';
 
 /**
@@ -11,47 +12,10 @@ import type { PlanContext } from '../types.ts';
  * a snapshot reads as "no value"; a tenant without tickets reads as none.
  */
 
-export const DAY_MS = 24 * 60 * 60 * 1000;
 /** A ticket this long in `building` is overdue. */
 export const BUILD_OVERDUE_DAYS = 5;
 /** Ticket states that are finished: everything else is on someone's plate (a failed ticket needs rework). */
 export const FINISHED_TICKET_STATES = ['deployed', 'closed'] as const;
-
-const PAGE = 500;
-
-/** Every item of a paged read, through `next`, up to `cap` items (`truncated` says more were left). */
-export async function collect(ctx: PlanContext, fetch: (page: { limit: number; after?: string }) => Promise<Page>, cap = 5000): Promise<{ items: ReadItem[]; truncated: boolean }> {
-  const items: ReadItem[] = [];
-  let after: string | undefined;
-  for (;;) {
-    ctx.signal.throwIfAborted();
-    const page = await fetch(after === undefined ? { limit: PAGE } : { limit: PAGE, after });
-    items.push(...page.items.filter((i) => i.status !== 'stopped'));
-    if (page.next === null) return { items, truncated: false };
-    if (items.length >= cap) return { items, truncated: true };
-    after = page.next;
-  }
-}
-
-export function str(c: Record<string, unknown>, field: string): string | null {
-  const v = c[field];
-  return typeof v === 'string' && v !== '' ? v : null;
-}
-
-export function num(c: Record<string, unknown>, field: string): number | null {
-  const v = c[field];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
-/** An ISO time as ms, or null. */
-export function ms(iso: string | null | undefined): number | null {
-  if (iso === null || iso === undefined) return null;
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? null : t;
-}
-
-/** The ISO text of an instant, as machines stamp it (comparable as text on the read side). */
-export const iso = (t: number): string => new Date(t).toISOString();
 
 /** A deal as the executive reports it. */
 export interface DealFacts {
@@ -86,16 +50,18 @@ export function dealFacts(i: ReadItem): DealFacts {
   };
 }
 
+// The executive reports on live actors only: every read here leaves out those an operator stopped.
+
 /** Deals of a state (`open`, `won`, `lost`), optionally only those whose `field` is at or after `since`. */
 export async function deals(ctx: PlanContext, state: 'open' | 'won' | 'lost', since?: { field: 'closedAt' | 'createdAt' | 'lastMovedAt'; at: number }): Promise<DealFacts[]> {
   const where = since ? [{ field: since.field, op: 'gte' as const, value: iso(since.at) }] : [];
-  const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'deal', state, where, ...p }));
+  const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'deal', state, where, ...p }), { skipStopped: true });
   return items.map(dealFacts);
 }
 
 /** Deals created at or after `at`, whatever their state now. */
 export async function dealsCreatedSince(ctx: PlanContext, at: number): Promise<DealFacts[]> {
-  const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'deal', where: [{ field: 'createdAt', op: 'gte', value: iso(at) }], ...p }));
+  const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'deal', where: [{ field: 'createdAt', op: 'gte', value: iso(at) }], ...p }), { skipStopped: true });
   return items.map(dealFacts);
 }
 
@@ -147,7 +113,7 @@ export function ticketFacts(i: ReadItem): TicketFacts {
 
 /** Every ticket of the tenant (none before the ticket entity has actors). */
 export async function tickets(ctx: PlanContext): Promise<TicketFacts[]> {
-  const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'ticket', ...p }));
+  const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'ticket', ...p }), { skipStopped: true });
   return items.map(ticketFacts);
 }
 
@@ -190,8 +156,8 @@ export interface ClientAlert {
  * overdue contacts first, then most exceptions.
  */
 export async function clientAlerts(ctx: PlanContext): Promise<{ alerts: ClientAlert[]; overdueContacts: number; orderExceptions: number }> {
-  const overdue = (await collect(ctx, (p) => ctx.read.overdueContacts(ctx.tenant, ctx.now, p), 2000)).items;
-  const exceptions = (await collect(ctx, (p) => ctx.read.orderExceptions(ctx.tenant, p), 1000)).items;
+  const overdue = (await collect(ctx, (p) => ctx.read.overdueContacts(ctx.tenant, ctx.now, p), { cap: 2000, skipStopped: true })).items;
+  const exceptions = (await collect(ctx, (p) => ctx.read.orderExceptions(ctx.tenant, p), { cap: 1000, skipStopped: true })).items;
   const by = new Map<string, ClientAlert>();
   const get = (client: string) => by.get(client) ?? by.set(client, { client, overdueContacts: 0, longestOverdueDays: 0, orderExceptions: 0 }).get(client)!;
   for (const c of overdue) {

@@ -2,9 +2,8 @@ import { z } from 'zod';
 import type { EmailParams, NotifyParams } from '../actions.ts';
 import type { Plan, PlanContext } from '../types.ts';
 import { alertLine, capacityLine, failedDeploys, ticketName, totals } from './brief.ts';
-import { parseInput } from './errors.ts';
-import { BUILD_OVERDUE_DAYS, clientAlerts, collect, DAY_MS, dealFacts, deals, dealsCreatedSince, ms, openTicketsByOwner, overdueBuilds, tickets, type TicketFacts } from './read.ts';
-import { bullets, clip, dealName, isoDay, money, moneyTotals, plural } from './text.ts';
+import { bullets, clip, collect, DAY_MS, dealName, isoDay, money, moneyTotals, ms, parseInput, plural } from '../kit/index.ts';
+import { BUILD_OVERDUE_DAYS, clientAlerts, dealFacts, deals, dealsCreatedSince, openTicketsByOwner, overdueBuilds, tickets, type TicketFacts } from './read.ts';
 
 /** The weekly report's run input: `ownerEmail` overrides the default address. */
 export const WeeklyInput = z.object({ ownerEmail: z.email().optional() }).passthrough();
@@ -58,7 +57,7 @@ export async function weeklyReport(ctx: PlanContext): Promise<Plan> {
   const won = await deals(ctx, 'won', { field: 'closedAt', at: since });
   const lost = await deals(ctx, 'lost', { field: 'closedAt', at: since });
   const addedOpen = added.filter((d) => d.state === 'open');
-  const stalled = (await collect(ctx, (p) => ctx.read.stalledDeals(ctx.tenant, p), 1000)).items.map(dealFacts);
+  const stalled = (await collect(ctx, (p) => ctx.read.stalledDeals(ctx.tenant, p), { cap: 1000, skipStopped: true })).items.map(dealFacts);
   const allTickets = await tickets(ctx);
   const week = ticketWeek(allTickets, since, now);
   const late = overdueBuilds(allTickets, now);

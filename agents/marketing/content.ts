@@ -1,4 +1,5 @@
-import { DAY_MS, notifyAction, plural, readTickets, socialAction, ticketView, type TicketView } from '../engineering/index.ts';
+import { readTickets, ticketView, type TicketView } from '../engineering/index.ts';
+import { DAY_MS, notifyAction, plural, socialAction } from '../kit/index.ts';
 import type { JobDefinition, Plan, PlanContext, PlannedAction } from '../types.ts';
 import { blogIdea, caseStudyOutline, linkedInPost } from './drafts.ts';
 

@@ -1,5 +1,6 @@
-import { amount, isoDay, platformName, type TicketView } from '../engineering/index.ts';
 import { HOURLY_COST, MINUTES_PER_TASK, monthlySavings, paybackMonths, TASKS_PER_AUTOMATION_MONTH } from '../delivery/index.ts';
+import { platformName, type TicketView } from '../engineering/index.ts';
+import { amount, isoDay, joinAnd } from '../kit/index.ts';
 
 /**
  * The texts marketing drafts from completed builds: case study outlines, LinkedIn
@@ -76,11 +77,6 @@ export function blogIdea(builds: TicketView[]): { title: string; outline: string
     'Clients stay unnamed unless they agreed to a case study.',
   ].join('\n');
   return { title, outline };
-}
-
-/** `a, b and c`. */
-function joinAnd(items: string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
 /** `a Make.com automation`, `an n8n automation`, `a custom automation`. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { DomainEvents } from '../../bus/index.ts';
-import { clip, notifyAction, parseInput, ticketByKey, type TicketView } from '../engineering/index.ts';
+import { ticketByKey, type TicketView } from '../engineering/index.ts';
+import { clip, notifyAction, parseInput } from '../kit/index.ts';
 import type { Plan, PlanContext, ReactionDefinition } from '../types.ts';
 import { caseStudyOutline } from './drafts.ts';
 

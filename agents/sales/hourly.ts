@@ -2,8 +2,8 @@ import { compareContacts, contactPriority, overdueDaysAt } from '../../machines/
 import type { ReadItem } from '../../runtime/read/index.ts';
 import type { DelegateParams, EmailParams } from '../actions.ts';
 import type { Plan, PlanContext, PlannedAction } from '../types.ts';
-import { answeredBy, collect, isEmail, ms, num, openDeals, priorDrafts, str, type PriorDraft } from './read.ts';
-import { clip, firstName, isoDay, joinAnd, plural } from './text.ts';
+import { clip, collect, firstName, isEmail, isoDay, joinAnd, ms, num, plural, str } from '../kit/index.ts';
+import { answeredBy, openDeals, priorDrafts, type PriorDraft } from './read.ts';
 
 /** Overdue contacts touched per hour at most; the rest wait for the next hour (no bursts: the no-spam rule). */
 export const TOUCHES_PER_HOUR = 5;
@@ -119,7 +119,7 @@ export async function hourlyCycle(ctx: PlanContext): Promise<Plan> {
   if (bids.due.length) hints.push(clip(`Bid follow-ups due, handled by the bids themselves (check their approvals): ${bids.due.map((b) => b.bidId).join(', ')}`, 1000));
   if (bids.exhausted.length) hints.push(clip(`Bids out of follow-ups, still without an outcome: ${bids.exhausted.join(', ')}`, 1000));
 
-  const exceptions = (await collect(ctx, (p) => ctx.read.orderExceptions(ctx.tenant, p), 1000)).items;
+  const exceptions = (await collect(ctx, (p) => ctx.read.orderExceptions(ctx.tenant, p), { cap: 1000 })).items;
   const asked = exceptions.length ? await recentDelegation(ctx, 'delivery', 'order-exceptions') : null;
   if (asked) hints.push(`Order exceptions: delivery was asked at ${asked} already; asking again after ${REDELEGATE_AFTER_MS / 3_600_000} h if they remain.`);
   if (exceptions.length && !asked) {
@@ -209,7 +209,7 @@ interface TouchPlan {
  * 25 contacts at a time until `TOUCHES_PER_HOUR` are chosen.
  */
 async function touchPlan(ctx: PlanContext): Promise<TouchPlan> {
-  const read = await collect(ctx, (p) => ctx.read.overdueContacts(ctx.tenant, ctx.now, p), 2000);
+  const read = await collect(ctx, (p) => ctx.read.overdueContacts(ctx.tenant, ctx.now, p), { cap: 2000 });
   const overdue = read.items
     .filter((i) => i.status !== 'stopped')
     .map((i) => overdueContact(i, ctx.now))

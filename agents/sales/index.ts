@@ -11,7 +11,6 @@ import { pipelineReview } from './pipeline.ts';
 import { onClientAtRisk, onClientChurned, onLeadQualified } from './reactions.ts';
 import { DealReviewInput, dealReview } from './review.ts';
 
-export { SalesInputError } from './errors.ts';
 export { closeScore, likelyToClose, followUpEmail, pipelineReview, STAGE_WEIGHT, STALE_AFTER_DAYS, MAX_FOLLOW_UP_DRAFTS } from './pipeline.ts';
 export { hourlyCycle, touchEmail, overdueContact, TOUCHES_PER_HOUR, THIN_PIPELINE, ORDER_EXCEPTIONS_DEADLINE_MS, type OverdueContact } from './hourly.ts';
 export { onClientAtRisk, onClientChurned, onLeadQualified } from './reactions.ts';

@@ -1,7 +1,7 @@
 import type { EmailParams, NotifyParams } from '../actions.ts';
 import { emptyPlan, type Plan, type PlanContext, type PlannedAction } from '../types.ts';
-import { answeredBy, daysSinceMove, followUpOf, isEmail, ms, notWritable, openDeals, priorDrafts, resolveRecipients, type DealView, type Recipient, type Stage } from './read.ts';
-import { ago, bullets, clip, dayLabel, dealName, firstName, isoDay, joinAnd, money, moneyTotals, plural } from './text.ts';
+import { ago, bullets, clip, dayLabel, dealName, firstName, isEmail, isoDay, joinAnd, money, moneyTotals, ms, plural } from '../kit/index.ts';
+import { answeredBy, daysSinceMove, followUpOf, notWritable, openDeals, priorDrafts, resolveRecipients, type DealView, type Recipient, type Stage } from './read.ts';
 
 /** Days without movement after which a deal needs a follow-up. */
 export const STALE_AFTER_DAYS = 7;

@@ -1,9 +1,8 @@
 import { DomainEvents } from '../../bus/index.ts';
 import type { EmailParams, NotifyParams } from '../actions.ts';
 import type { Plan, PlanContext, PlannedAction } from '../types.ts';
-import { parseInput } from './errors.ts';
-import { answeredBy, contactsAtAccount, DAY_MS, ms, priorDrafts, resolveRecipients, type AccountContact, type Recipient } from './read.ts';
-import { bullets, clip, firstName, isoDay, plural } from './text.ts';
+import { bullets, clip, DAY_MS, firstName, isoDay, ms, parseInput, plural } from '../kit/index.ts';
+import { answeredBy, contactsAtAccount, priorDrafts, resolveRecipients, type AccountContact, type Recipient } from './read.ts';
 
 /**
  * The events reacted to, by their catalogue schemas (bus/events): `client.at_risk`

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import type { ReadItem } from '../../runtime/read/index.ts';
+import { collect, daysSince, isEmail, ms, num, str } from '../kit/index.ts';
 import type { PlanContext } from '../types.ts';
-import type { Page, ReadItem } from '../../runtime/read/index.ts';
 
 /**
  * What the sales checks read, as typed views over the read side's items
@@ -8,54 +8,6 @@ import type { Page, ReadItem } from '../../runtime/read/index.ts';
  * entity machines' (machines/deal, machines/contact); a field missing from an
  * older snapshot reads as "no value".
  */
-
-export const DAY_MS = 24 * 60 * 60 * 1000;
-export const HOUR_MS = 60 * 60 * 1000;
-
-/** Items read per statement while paging. */
-const PAGE = 500;
-
-/**
- * Every item of a paged read, page by page through `next`, up to `cap` items
- * (`truncated` says more were left). Stops when the run's time limit passes.
- */
-export async function collect(ctx: PlanContext, fetch: (page: { limit: number; after?: string }) => Promise<Page>, cap = 5000): Promise<{ items: ReadItem[]; truncated: boolean }> {
-  const items: ReadItem[] = [];
-  let after: string | undefined;
-  for (;;) {
-    ctx.signal.throwIfAborted();
-    const page = await fetch(after === undefined ? { limit: PAGE } : { limit: PAGE, after });
-    items.push(...page.items);
-    if (page.next === null) return { items, truncated: false };
-    if (items.length >= cap) return { items, truncated: true };
-    after = page.next;
-  }
-}
-
-/** A context field as a string, or null. */
-export function str(c: Record<string, unknown>, field: string): string | null {
-  const v = c[field];
-  return typeof v === 'string' && v !== '' ? v : null;
-}
-
-/** A context field as a finite number, or null. */
-export function num(c: Record<string, unknown>, field: string): number | null {
-  const v = c[field];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
-/** An ISO time as ms, or null. */
-export function ms(iso: string | null): number | null {
-  if (iso === null) return null;
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? null : t;
-}
-
-const Email = z.email();
-/** Whether a string is an email address (the shape the email.send params accept). */
-export function isEmail(s: string | null | undefined): s is string {
-  return typeof s === 'string' && Email.safeParse(s).success;
-}
 
 /** The stages of an open deal, in order (machines/deal). */
 export const STAGES = ['lead', 'qualified', 'proposal', 'negotiation'] as const;
@@ -117,8 +69,7 @@ export function dealView(i: ReadItem): DealView {
 
 /** Whole days since the deal last moved, as of `now`. */
 export function daysSinceMove(d: DealView, now: number): number {
-  const t = ms(d.lastMovedAt);
-  return t === null ? 0 : Math.max(0, Math.floor((now - t) / DAY_MS));
+  return daysSince(d.lastMovedAt, now);
 }
 
 /**
@@ -225,7 +176,7 @@ export interface AccountContact {
 /** The contacts of an account (`account` exactly), not archived and not stopped, by key (at most 200). */
 export async function contactsAtAccount(ctx: PlanContext, account: string): Promise<AccountContact[]> {
   if (account.length > 1000) return []; // longer than any account the contact schema accepts
-  const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'contact', state: 'active', where: [{ field: 'account', op: 'eq', value: account }], ...p }), 200);
+  const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'contact', state: 'active', where: [{ field: 'account', op: 'eq', value: account }], ...p }), { cap: 200 });
   return items
     .filter((i) => i.status !== 'stopped')
     .map((i) => {
@@ -264,7 +215,7 @@ export async function priorDrafts(ctx: PlanContext, actionType: string, targets:
       { field: 'actionType', op: 'eq' as const, value: actionType },
       { field: 'target', op: 'in' as const, value: chunk },
     ];
-    const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'task', where, ...p }), 1000);
+    const { items } = await collect(ctx, (p) => ctx.read.query(ctx.tenant, { kind: 'task', where, ...p }), { cap: 1000 });
     for (const item of items) {
       const target = str(item.context, 'target');
       if (target === null) continue;

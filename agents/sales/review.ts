@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { Plan, PlanContext, PlannedAction } from '../types.ts';
-import { parseInput } from './errors.ts';
+import { clip, dealName, isoDay, money, ms, parseInput, plural } from '../kit/index.ts';
 import { closeScore, followUpEmail, STALE_AFTER_DAYS } from './pipeline.ts';
-import { answeredBy, dealByKey, daysSinceMove, followUpOf, ms, notWritable, priorDrafts, resolveRecipients } from './read.ts';
-import { clip, dealName, isoDay, money, plural } from './text.ts';
+import { answeredBy, dealByKey, daysSinceMove, followUpOf, notWritable, priorDrafts, resolveRecipients } from './read.ts';
 
 /** The input of the `deal-review` task: which deal. */
 export const DealReviewInput = z.object({ dealId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a deal key') }).strict();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EmailParams, NotifyParams } from '../../agents/actions.ts';
-import { ExecutiveInputError, executiveAgent, ownerAddress } from '../../agents/executive/index.ts';
+import { executiveAgent, ownerAddress } from '../../agents/executive/index.ts';
+import { CheckInputError } from '../../agents/kit/index.ts';
 import { Plan, type Check, type PlannedAction } from '../../agents/types.ts';
 import { bidEntity, contactEntity, dealEntity, orderEntity, ticketEntity } from '../../machines/index.ts';
 import { planContext } from '../support/agents.ts';
@@ -215,7 +216,9 @@ describe('executive agent checks (embedded runtime)', () => {
       expect(mail.to).toBe(`owner@${kit.tenant}.example`);
       expect(mail.body).toContain('RISKS\nNo stalled deal, overdue build, failed deploy or client needing attention.');
       expect(ownerAddress('Acme_Corp', {})).toBe('owner@acme-corp.example');
-      await expect(run(kit, job('weekly-ceo-report').check, 'weekly-ceo-report', { ownerEmail: 'not an address' })).rejects.toBeInstanceOf(ExecutiveInputError);
+      const bad = await run(kit, job('weekly-ceo-report').check, 'weekly-ceo-report', { ownerEmail: 'not an address' }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(CheckInputError);
+      expect(bad).toMatchObject({ job: 'weekly-ceo-report', issues: [expect.stringMatching(/^input\.ownerEmail: /)] });
     });
   });
 
@@ -236,7 +239,9 @@ describe('executive agent checks (embedded runtime)', () => {
       const alert = notify(plan.actions[0]!);
       expect(alert).toMatchObject({ kind: 'alert', channel: 'leadership', severity: 'urgent', topic: 'automation.error', title: 'Automation failing: Invoice sync (n8n)' });
       expect(alert.body).toBe('n8n workflow Invoice sync (wf-1) failed at node "HTTP Request" (started by trigger).\nError: 401 Unauthorized\nExecution: https://n8n.acme.example/execution/ex-9');
-      await expect(run(kit, reaction('automation.error').check, 'react:automation.error', { platform: 'n8n' })).rejects.toBeInstanceOf(ExecutiveInputError);
+      const bad = await run(kit, reaction('automation.error').check, 'react:automation.error', { platform: 'n8n' }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(CheckInputError);
+      expect(bad).toMatchObject({ job: 'react:automation.error', issues: expect.arrayContaining([expect.stringMatching(/^input\.workflowId: /)]) });
     });
 
     it('ticket.deployed: an info note naming what went live, read from the ticket', async () => {

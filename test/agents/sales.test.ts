@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DelegateParams, EmailParams, NotifyParams } from '../../agents/actions.ts';
-import { SalesInputError, salesAgent } from '../../agents/sales/index.ts';
+import { CheckInputError } from '../../agents/kit/index.ts';
+import { salesAgent } from '../../agents/sales/index.ts';
 import { taskEntity } from '../../agents/task.ts';
 import { agentEntity } from '../../agents/machine.ts';
 import { Plan, type Check, type PlannedAction } from '../../agents/types.ts';
@@ -396,7 +397,9 @@ describe('sales agent checks (embedded runtime)', () => {
       const out = await run(kit, reaction('client.at_risk').check, 'react:client.at_risk', { client: 'Acme', reason: 'late payments', contact: 'bo@acme.example', since: null });
       expect(out.actions.map((a) => a.actionType)).toEqual(['notify.send']);
       expect(out.findings).toMatchObject({ notDrafted: 'Bo Lane opted out' });
-      await expect(run(kit, reaction('client.at_risk').check, 'react:client.at_risk', { reason: 'x' })).rejects.toBeInstanceOf(SalesInputError);
+      const bad = await run(kit, reaction('client.at_risk').check, 'react:client.at_risk', { reason: 'x' }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(CheckInputError);
+      expect(bad).toMatchObject({ job: 'react:client.at_risk', issues: expect.arrayContaining([expect.stringMatching(/^input\.client: /)]) });
     });
 
     it('lead.qualified: alerts #sales and drafts an intro email; none to an address that opted out', async () => {

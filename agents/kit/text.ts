@@ -1,17 +1,30 @@
 /**
- * Small text helpers for what people read: the approval queue's previews, the
- * Slack notifications and the emails the sales agent drafts. Deterministic (no
- * locale or time zone of the host): amounts in en-US grouping, dates in UTC.
+ * Small text helpers for what people read: approval-queue previews, Slack
+ * notifications, emails and reports the department agents draft. Deterministic
+ * (no locale or time zone of the host): amounts in en-US grouping, dates in UTC.
  */
 
-const GROUPED = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+/** Grouped amounts, by the most fraction digits shown. */
+const GROUPED = {
+  1: new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }),
+  2: new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 }),
+} as const;
 
-/** `USD 12,000`. */
-export function money(value: number, currency: string): string {
-  return `${currency} ${GROUPED.format(value)}`;
+/**
+ * `12,000`, `3.5`: an amount without a currency (an estimate, a count, or an
+ * event that carries no currency).
+ * @param decimals the most fraction digits shown. @default 1
+ */
+export function amount(value: number, decimals: 1 | 2 = 1): string {
+  return GROUPED[decimals].format(value);
 }
 
-/** Sums per currency, as `USD 57,000 + EUR 3,000` (`USD 0` when empty). */
+/** `USD 12,000` (up to two fraction digits). */
+export function money(value: number, currency: string): string {
+  return `${currency} ${GROUPED[2].format(value)}`;
+}
+
+/** Sums per currency, the largest first, as `USD 57,000 + EUR 3,000` (`<fallback> 0` when empty). */
 export function moneyTotals(items: { value: number; currency: string }[], fallback = 'USD'): string {
   const sums = new Map<string, number>();
   for (const i of items) sums.set(i.currency, (sums.get(i.currency) ?? 0) + i.value);
@@ -22,8 +35,8 @@ export function moneyTotals(items: { value: number; currency: string }[], fallba
     .join(' + ');
 }
 
-/** The UTC date of an instant: `2026-01-05`. */
-export function isoDay(t: number): string {
+/** The UTC date of an instant (ms or ISO text): `2026-01-05`. */
+export function isoDay(t: number | string): string {
   return new Date(t).toISOString().slice(0, 10);
 }
 
@@ -38,7 +51,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** `D-1 "Roof"`. */
+/** `D-1 "Roof"`; the key alone when the title adds nothing. */
 export function dealName(d: { key: string; title: string }): string {
   return d.title && d.title !== d.key ? `${d.key} "${d.title}"` : d.key;
 }
@@ -49,7 +62,10 @@ export function firstName(name: string | null): string | null {
   return first ? first : null;
 }
 
-/** A bullet list of at most `max` lines, then `… and N more`. */
+/**
+ * A bullet list of at most `max` lines, then `… and N more`.
+ * @param max the most lines shown. @default 10
+ */
 export function bullets(lines: string[], max = 10): string {
   const shown = lines.slice(0, max).map((l) => `• ${l}`);
   if (lines.length > max) shown.push(`• … and ${lines.length - max} more`);
