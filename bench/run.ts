@@ -173,7 +173,7 @@ if (opt.mode === 'services' || opt.mode === 'both' || opt.mode === 'gate') {
 }
 if (opt.mode === 'services' || opt.mode === 'both' || opt.mode === 'agents') {
   const { benchAgents } = await import('./agents.ts');
-  console.log('the agents: 200 deals won at once (400 reaction runs), then the pipeline review over 1,000 open deals ...');
+  console.log('the agents: 200 deals won at once (600 reaction runs), then the pipeline review over 1,000 open deals ...');
   results.agents = await benchAgents({ pgAdmin: PG_ADMIN, nats: NATS, deals: 200, pipeline: 1000 });
   console.log('agents:', JSON.stringify(results.agents));
 }

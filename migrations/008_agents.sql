@@ -65,6 +65,8 @@ CREATE TABLE agent_runs (
 CREATE UNIQUE INDEX agent_runs_occurrence ON agent_runs (agent, occurrence, tenant);
 CREATE INDEX agent_runs_recent ON agent_runs (requested_at DESC, tenant);
 CREATE INDEX agent_runs_waiting ON agent_runs (lease_until) WHERE status IN ('queued', 'planning');
+-- Runs planned and not reflected, per agent: the planner's flow control.
+CREATE INDEX agent_runs_acting ON agent_runs (agent, tenant) WHERE status = 'acting';
 
 -- Delegations between agents, recorded from the agents' domain events.
 CREATE TABLE delegations (

@@ -4,6 +4,9 @@ import type { Clock } from '../clock.ts';
 import { newId } from '../ids.ts';
 import type { RunTrigger } from '../../agents/types.ts';
 
+/** Runs of one agent planned and not yet reflected before the planner waits (see `claim`). */
+export const MAX_ACTING = 20;
+
 /** Asks for one run of an agent. */
 export interface RunRequest {
   tenant: string;
@@ -176,19 +179,23 @@ export class Runs {
 
   /**
    * Claims up to `n` runs to plan: queued ones whose backoff passed, and planning
-   * ones whose lease ran out (their process died).
+   * ones whose lease ran out (their process died). Flow control: an agent with
+   * `maxActing` runs planned and not yet reflected gets no more until one reflects;
+   * a burst (two hundred deals won at once) waits here, in the table, not in the
+   * agent's context.
    */
-  async claim(n: number): Promise<ClaimedRun[]> {
+  async claim(n: number, maxActing = MAX_ACTING): Promise<ClaimedRun[]> {
     const now = this.clock.now();
     const at = new Date(now).toISOString();
     return this.db.query<ClaimedRun>(
       `UPDATE agent_runs r SET status = 'planning', attempts = r.attempts + 1, started_at = COALESCE(r.started_at, $1::timestamptz),
               lease_until = $1::timestamptz + (r.timeout_ms + 30000) * interval '1 millisecond'
-       FROM (SELECT tenant, id FROM agent_runs
-             WHERE status IN ('queued', 'planning') AND (lease_until IS NULL OR lease_until <= $1::timestamptz)
-             ORDER BY requested_at LIMIT $2 FOR UPDATE SKIP LOCKED) c
+       FROM (SELECT q.tenant, q.id FROM agent_runs q
+             WHERE q.status IN ('queued', 'planning') AND (q.lease_until IS NULL OR q.lease_until <= $1::timestamptz)
+               AND (SELECT count(*) FROM agent_runs a WHERE a.agent = q.agent AND a.tenant = q.tenant AND a.status = 'acting') < $3
+             ORDER BY q.requested_at LIMIT $2 FOR UPDATE SKIP LOCKED) c
        WHERE r.tenant = c.tenant AND r.id = c.id RETURNING r.*`,
-      [at, n],
+      [at, n, maxActing],
     );
   }
 

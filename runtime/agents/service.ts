@@ -416,7 +416,7 @@ export class Agents {
       case 'run_completed': {
         const r = data as { runId: string; summary: string; findings: Record<string, unknown>; actions: unknown[]; counts: Record<string, number>; hints: string[]; finishedAt: string; error?: string };
         await this.runs.completed(tx, tenant, r);
-        return false;
+        return true; // the agent has room for its next planned run
       }
       case 'action_settled': {
         const r = data as { runId: string; index: number; outcome: string; detail: string | null };
