@@ -131,35 +131,15 @@ export class MemoryBus implements Bus {
   }
 
   private deliver(partition: number, m: Stored): void {
-    const fn = this.consumers.get(partition);
-    if (!fn || m.inFlight) return;
-    m.inFlight = true;
-    m.deliveries++;
-    const q = this.queue(partition);
-    let settled = false;
-    fn({
-      subject: m.subject,
-      data: m.data,
-      deliveryCount: m.deliveries,
-      recovery: false,
-      ack: () => {
-        if (settled) return;
-        settled = true;
-        const i = q.indexOf(m);
-        if (i >= 0) q.splice(i, 1);
-      },
-      nak: (delayMs = 0) => {
-        if (settled) return;
-        settled = true;
-        m.inFlight = false;
-        setTimeout(() => this.deliver(partition, m), delayMs).unref();
-      },
-      working: () => {},
-    });
+    this.offer(this.consumers.get(partition), this.queue(partition), m, () => this.deliver(partition, m));
   }
 
   private deliverEvent(c: { queue: Stored[]; fn: ((m: Delivery) => void) | undefined }, m: Stored): void {
-    const fn = c.fn;
+    this.offer(c.fn, c.queue, m, () => this.deliverEvent(c, m));
+  }
+
+  /** Hands `m` to `fn` unless it is in flight: ack removes it from `queue`, nak hands it again (`again`) after the delay. */
+  private offer(fn: ((m: Delivery) => void) | undefined, queue: Stored[], m: Stored, again: () => void): void {
     if (!fn || m.inFlight) return;
     m.inFlight = true;
     m.deliveries++;
@@ -172,14 +152,14 @@ export class MemoryBus implements Bus {
       ack: () => {
         if (settled) return;
         settled = true;
-        const i = c.queue.indexOf(m);
-        if (i >= 0) c.queue.splice(i, 1);
+        const i = queue.indexOf(m);
+        if (i >= 0) queue.splice(i, 1);
       },
       nak: (delayMs = 0) => {
         if (settled) return;
         settled = true;
         m.inFlight = false;
-        setTimeout(() => this.deliverEvent(c, m), delayMs).unref();
+        setTimeout(again, delayMs).unref();
       },
       working: () => {},
     });
