@@ -4,11 +4,7 @@ import { runtimeActions, RUNTIME_ACTION } from '../machines/effects.ts';
 import { defineEntity, type Stamped } from '../machines/entity.ts';
 import { gate, GateRetry, type GateContext, type GateMachineEvent } from '../machines/gate.ts';
 import { AgentName } from './types.ts';
-
-/** Cuts a text to `max` characters (previews and errors have limits in the gate and the events). */
-function clip(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
+import { clip } from './kit/text.ts';
 
 /** After this many escalations a task is dropped without asking again. */
 export const MAX_ESCALATIONS = 3;

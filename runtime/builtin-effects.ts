@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TerminalEffectError, type EffectHandler } from './effects.ts';
+import { paramsOf, type EffectHandler } from './effects.ts';
 
 const AutofixParams = z.object({
   orderId: z.string(),
@@ -16,9 +16,8 @@ export const orderAutofixEffect: EffectHandler = {
   actionType: 'order.autofix',
   retry: { attempts: 1 },
   async run(req) {
-    const p = AutofixParams.safeParse(req.params);
-    if (!p.success) throw new TerminalEffectError(`invalid order.autofix params: ${z.prettifyError(p.error)}`, 'invalid_params');
-    return { orderId: p.data.orderId, applied: p.data.fixes };
+    const p = paramsOf(AutofixParams, req);
+    return { orderId: p.orderId, applied: p.fixes };
   },
 };
 

@@ -1,8 +1,9 @@
-import type { ActorAddress, ActorMessage } from '../bus/index.ts';
+import { z } from 'zod';
+import type { ActorAddress } from '../bus/index.ts';
 import type { Database } from './store/index.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
-import type { OutboxEntry, OutboxRelay } from './outbox.ts';
+import type { OutboxRelay } from './outbox.ts';
 import type { Subjects } from '../bus/index.ts';
 import { inPartitions } from './sql.ts';
 import { EFFECT_COLUMNS, type EffectRecord, type Gate } from './gate/gate.ts';
@@ -41,6 +42,16 @@ export class TerminalEffectError extends Error {
     super(message, options);
     this.name = 'TerminalEffectError';
   }
+}
+
+/**
+ * A request's params read by their schema: a `TerminalEffectError` (`invalid_params`)
+ * naming each problem when they do not fit, since retrying cannot help.
+ */
+export function paramsOf<T>(schema: z.ZodType<T>, req: Pick<EffectRequest, 'actionType' | 'params'>): T {
+  const p = schema.safeParse(req.params);
+  if (!p.success) throw new TerminalEffectError(`invalid ${req.actionType} params: ${z.prettifyError(p.error)}`, 'invalid_params');
+  return p.data;
 }
 
 /** An effect row waiting to be decided or run. */

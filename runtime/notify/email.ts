@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { EmailParams } from '../../agents/actions.ts';
 import type { Clock } from '../clock.ts';
-import { TerminalEffectError, type EffectHandler, type EffectRequest } from '../effects.ts';
+import { paramsOf, TerminalEffectError, type EffectHandler, type EffectRequest } from '../effects.ts';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../store/index.ts';
 import type { NotifyConfig } from './config.ts';
@@ -42,9 +42,7 @@ export function emailSendEffect(db: DatabaseSource, clock: Clock, config: Notify
 }
 
 async function send(db: Database, clock: Clock, config: NotifyConfig, log: Logger, req: EffectRequest): Promise<EmailResult> {
-  const p = EmailParams.safeParse(req.params);
-  if (!p.success) throw new TerminalEffectError(`invalid email.send params: ${z.prettifyError(p.error)}`, 'invalid_params');
-  const e = p.data;
+  const e = paramsOf(EmailParams, req);
   const to = Array.isArray(e.to) ? e.to : [e.to];
   try {
     refuseLineBreaks('subject', e.subject);

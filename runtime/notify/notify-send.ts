@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { NotifyParams } from '../../agents/actions.ts';
 import type { Clock } from '../clock.ts';
-import { TerminalEffectError, type EffectHandler, type EffectRequest } from '../effects.ts';
+import { paramsOf, type EffectHandler, type EffectRequest } from '../effects.ts';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../store/index.ts';
 import type { NotifyConfig } from './config.ts';
@@ -46,9 +46,7 @@ export function notifySendEffect(db: DatabaseSource, clock: Clock, config: Notif
 }
 
 async function send(db: Database, clock: Clock, config: NotifyConfig, log: Logger, req: EffectRequest): Promise<NotifyResult> {
-  const p = NotifyParams.safeParse(req.params);
-  if (!p.success) throw new TerminalEffectError(`invalid notify.send params: ${z.prettifyError(p.error)}`, 'invalid_params');
-  const rec = await record(db, clock, req, p.data);
+  const rec = await record(db, clock, req, paramsOf(NotifyParams, req));
   const result = (delivery: NotifyResult['delivery']): NotifyResult => ({ notificationId: rec.id, delivery });
   if (SETTLED.has(rec.status)) return result(rec.status as NotifyResult['delivery']);
 
